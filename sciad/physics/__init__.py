@@ -1,0 +1,12 @@
+"""Differentiable physics: a ray tracer (`sciad.physics.raytrace`) and SDEs (`sciad.physics.sde`).
+
+Both halves are re-exported here, so `sciad.physics.render` and
+`sciad.physics.simulate` are the public names.
+"""
+
+from .raytrace import *  # noqa: F403
+from .raytrace import __all__ as _raytrace_all
+from .sde import *  # noqa: F403
+from .sde import __all__ as _sde_all
+
+__all__ = [*_raytrace_all, *_sde_all]

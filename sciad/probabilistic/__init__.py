@@ -1,0 +1,1 @@
+"""Probabilistic programming on JAX (NumPyro-compatible)."""
