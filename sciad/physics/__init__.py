@@ -1,4 +1,4 @@
-"""Differentiable physics: a ray tracer (`sciad.physics.raytrace`) and SDEs (`sciad.physics.sde`).
+"""Differentiable physics: a ray tracer and stochastic differential equations.
 
 Both halves are re-exported here, so `sciad.physics.render` and
 `sciad.physics.simulate` are the public names.
