@@ -6,6 +6,11 @@ The core AD toolkit lives at the top level; domains live in subpackages:
 """
 
 from ._ad import hvp as hvp, jacobian as jacobian, wirtinger_grad as wirtinger_grad
+from ._calibrate import calibrate as calibrate, calibration_model as calibration_model
+from ._calibration_result import (
+    CalibrationResult as CalibrationResult,
+    CalibrationWarning as CalibrationWarning,
+)
 from ._checkpoint import checkpointed_scan as checkpointed_scan
 from ._gradcheck import check_grads as check_grads
 
