@@ -5,7 +5,62 @@ place (never rewrite the whole file).
 """
 
 # --- model utilities and Predictive (issue 3) -------------------------------
+from . import reparam as reparam
+from ._init_strategies import (
+    init_to_feasible as init_to_feasible,
+    init_to_median as init_to_median,
+    init_to_sample as init_to_sample,
+    init_to_uniform as init_to_uniform,
+    init_to_value as init_to_value,
+)
+from ._predictive import Predictive as Predictive, log_likelihood as log_likelihood
+from .util import (
+    ModelInfo as ModelInfo,
+    ParamInfo as ParamInfo,
+    constrain_fn as constrain_fn,
+    initialize_model as initialize_model,
+    log_density as log_density,
+    potential_energy as potential_energy,
+    transform_fn as transform_fn,
+    unconstrain_fn as unconstrain_fn,
+)
+
 # --- end issue 3 block -------------------------------------------------------
 
 # --- HMC / NUTS / MCMC (issue 4) ---------------------------------------------
+# isort: split
+from ._adaptation import (
+    adaptation_schedule as adaptation_schedule,
+    dual_averaging as dual_averaging,
+    find_reasonable_step_size as find_reasonable_step_size,
+    welford_covariance as welford_covariance,
+)
+from ._chain import MCMCState as MCMCState
+from ._hmc import (
+    HMCInfo as HMCInfo,
+    HMCState as HMCState,
+    SamplingAlgorithm as SamplingAlgorithm,
+    build_hmc_kernel as build_hmc_kernel,
+    hmc_kernel as hmc_kernel,
+)
+from ._integrators import (
+    euclidean_metric as euclidean_metric,
+    make_integrator as make_integrator,
+    velocity_verlet as velocity_verlet,
+)
+from ._kernels import HMC as HMC, NUTS as NUTS
+from ._mcmc import MCMC as MCMC, SamplingWarning as SamplingWarning
+from ._mcmc_io import to_arviz as to_arviz
+from ._nuts import (
+    NUTSInfo as NUTSInfo,
+    build_nuts_kernel as build_nuts_kernel,
+    nuts_kernel as nuts_kernel,
+)
+from ._warmup import (
+    WarmupState as WarmupState,
+    WindowAdaptationState as WindowAdaptationState,
+    padded_schedule as padded_schedule,
+    window_adaptation as window_adaptation,
+)
+
 # --- end issue 4 block -------------------------------------------------------

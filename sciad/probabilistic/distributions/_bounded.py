@@ -1,0 +1,195 @@
+"""Distributions on bounded intervals: Uniform, Beta, TruncatedNormal."""
+
+import math
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+from jax.scipy.special import betaln, log_ndtr, ndtr, ndtri
+
+from . import constraints
+from ._base import Distribution, promote_params
+
+__all__ = ["Beta", "TruncatedNormal", "Uniform"]
+
+
+class Uniform(Distribution):
+    """Uniform on ``[low, high]``; ``log_prob`` is ``-inf`` outside."""
+
+    low: jnp.ndarray
+    high: jnp.ndarray
+    arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
+    reparametrized_params = ["low", "high"]
+
+    def __init__(self, low=0.0, high=1.0, *, validate_args=None):
+        self.low, self.high = promote_params(low, high)
+        self._finish_init(validate_args)
+
+    @property
+    def support(self):
+        return constraints.interval(self.low, self.high)
+
+    def sample(self, key, sample_shape=()):
+        u = jr.uniform(key, self.shape(sample_shape), self.low.dtype)
+        return self.low + u * (self.high - self.low)
+
+    def log_prob(self, value):
+        inside = (value >= self.low) & (value <= self.high)
+        return jnp.where(inside, -jnp.log(self.high - self.low), -jnp.inf)
+
+    def cdf(self, value):
+        return jnp.clip((value - self.low) / (self.high - self.low), 0.0, 1.0)
+
+    def icdf(self, q):
+        return self.low + q * (self.high - self.low)
+
+    @property
+    def mean(self):
+        return (self.low + self.high) / 2
+
+    @property
+    def variance(self):
+        return (self.high - self.low) ** 2 / 12
+
+
+class Beta(Distribution):
+    r"""Beta with density $\propto x^{c_1-1}(1-x)^{c_0-1}$ (``concentration1``,
+    ``concentration0``).
+    """
+
+    concentration1: jnp.ndarray
+    concentration0: jnp.ndarray
+    arg_constraints = {
+        "concentration1": constraints.positive,
+        "concentration0": constraints.positive,
+    }
+    support = constraints.unit_interval
+    reparametrized_params = ["concentration1", "concentration0"]
+
+    def __init__(self, concentration1, concentration0, *, validate_args=None):
+        self.concentration1, self.concentration0 = promote_params(
+            concentration1, concentration0
+        )
+        self._finish_init(validate_args)
+
+    def sample(self, key, sample_shape=()):
+        shape = self.shape(sample_shape)
+        return jr.beta(
+            key,
+            self.concentration1,
+            self.concentration0,
+            shape,
+            self.concentration1.dtype,
+        )
+
+    def log_prob(self, value):
+        a, b = self.concentration1, self.concentration0
+        lp = (a - 1) * jnp.log(value) + (b - 1) * jnp.log1p(-value) - betaln(a, b)
+        return jnp.where((value >= 0) & (value <= 1), lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.concentration1 / (self.concentration1 + self.concentration0)
+
+    @property
+    def variance(self):
+        a, b = self.concentration1, self.concentration0
+        return a * b / ((a + b) ** 2 * (a + b + 1))
+
+
+def _log_diff_ndtr(alpha, beta):
+    """log(Phi(beta) - Phi(alpha)) for alpha < beta, stable in both tails."""
+    # In the upper tail use the mirror image Phi(-alpha) - Phi(-beta) to avoid 1 - 1.
+    flip = alpha > 0
+    lo = jnp.where(flip, -beta, alpha)
+    hi = jnp.where(flip, -alpha, beta)
+    log_hi = log_ndtr(hi)
+    return log_hi + jnp.log1p(-jnp.exp(log_ndtr(lo) - log_hi))
+
+
+def _norm_pdf(z):
+    return jnp.where(jnp.isinf(z), 0.0, jnp.exp(-0.5 * z**2) / math.sqrt(2 * math.pi))
+
+
+class TruncatedNormal(Distribution):
+    r"""Normal(loc, scale) restricted to ``[low, high]`` (either bound may be ``None``).
+
+    Moments use $\alpha=(a-\mu)/\sigma$, $\beta=(b-\mu)/\sigma$,
+    $Z=\Phi(\beta)-\Phi(\alpha)$:
+    mean $\mu+\sigma(\phi(\alpha)-\phi(\beta))/Z$.
+    """
+
+    loc: jnp.ndarray
+    scale: jnp.ndarray
+    low: jnp.ndarray
+    high: jnp.ndarray
+    _bounds: tuple = eqx.field(static=True)
+    arg_constraints = {
+        "loc": constraints.real,
+        "scale": constraints.positive,
+        "low": constraints.dependent,
+        "high": constraints.dependent,
+    }
+    reparametrized_params = ["loc", "scale", "low", "high"]
+
+    def __init__(self, loc=0.0, scale=1.0, *, low=None, high=None, validate_args=None):
+        self._bounds = (low is not None, high is not None)
+        low = -jnp.inf if low is None else low
+        high = jnp.inf if high is None else high
+        self.loc, self.scale, self.low, self.high = promote_params(
+            loc, scale, low, high
+        )
+        self._finish_init(validate_args)
+
+    @property
+    def support(self):
+        has_low, has_high = self._bounds
+        if has_low and has_high:
+            return constraints.interval(self.low, self.high)
+        if has_low:
+            return constraints.greater_than(self.low)
+        if has_high:
+            return constraints.less_than(self.high)
+        return constraints.real
+
+    def _standardised(self):
+        return (self.low - self.loc) / self.scale, (self.high - self.loc) / self.scale
+
+    def sample(self, key, sample_shape=()):
+        alpha, beta = self._standardised()
+        # Sample in whichever tail keeps the CDF values away from 1 (mirror if alpha >
+        # 0).
+        flip = alpha > 0
+        lo = jnp.where(flip, -beta, alpha)
+        hi = jnp.where(flip, -alpha, beta)
+        u = jr.uniform(key, self.shape(sample_shape), self.loc.dtype)
+        p_lo, p_hi = ndtr(lo), ndtr(hi)
+        z = ndtri(p_lo + u * (p_hi - p_lo))
+        z = jnp.clip(jnp.where(flip, -z, z), alpha, beta)
+        return self.loc + self.scale * z
+
+    def log_prob(self, value):
+        alpha, beta = self._standardised()
+        z = (value - self.loc) / self.scale
+        lp = -0.5 * z**2 - 0.5 * math.log(2 * math.pi) - jnp.log(self.scale)
+        lp = lp - _log_diff_ndtr(alpha, beta)
+        return jnp.where((value >= self.low) & (value <= self.high), lp, -jnp.inf)
+
+    def _moment_terms(self):
+        alpha, beta = self._standardised()
+        log_z = _log_diff_ndtr(alpha, beta)
+        pa, pb = _norm_pdf(alpha), _norm_pdf(beta)
+        a_pa = jnp.where(jnp.isinf(alpha), 0.0, alpha * pa)
+        b_pb = jnp.where(jnp.isinf(beta), 0.0, beta * pb)
+        inv_z = jnp.exp(-log_z)
+        return (pa - pb) * inv_z, (a_pa - b_pb) * inv_z
+
+    @property
+    def mean(self):
+        d1, _ = self._moment_terms()
+        return self.loc + self.scale * d1
+
+    @property
+    def variance(self):
+        d1, d2 = self._moment_terms()
+        return self.scale**2 * (1 + d2 - d1**2)

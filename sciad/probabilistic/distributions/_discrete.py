@@ -1,0 +1,297 @@
+"""Discrete distributions: Bernoulli, Binomial, Poisson, Categorical, Multinomial.
+
+Parameters are given as ``probs`` or ``logits`` (exactly one), as in NumPyro; both
+attributes are available afterwards, and ``log_prob`` uses the form that was given
+(so ``probs=0`` or ``1`` stays exact). Samples are integer arrays.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax.scipy.special import expit, gammaln, logit, xlog1py, xlogy
+
+from . import constraints
+from ._base import Distribution, promote_params
+
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Multinomial", "Poisson"]
+
+
+def _one_of(cls_name, probs, logits):
+    if (probs is None) == (logits is None):
+        raise ValueError(f"{cls_name}: give exactly one of `probs` or `logits`.")
+    return logits is not None
+
+
+def _int(x):
+    return jnp.asarray(x).astype(jnp.result_type(int))
+
+
+class Bernoulli(Distribution):
+    """Bernoulli with success probability ``probs`` or log-odds ``logits``."""
+
+    probs: jnp.ndarray
+    logits: jnp.ndarray
+    _from_logits: bool = eqx.field(static=True)
+    support = constraints.boolean
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, *, validate_args=None):
+        self._from_logits = _one_of("Bernoulli", probs, logits)
+        if self._from_logits:
+            (self.logits,) = promote_params(logits)
+            self.probs = expit(self.logits)
+        else:
+            (self.probs,) = promote_params(probs)
+            self.logits = logit(self.probs)
+        self._finish_init(validate_args)
+
+    @property
+    def arg_constraints(self):
+        if self._from_logits:
+            return {"logits": constraints.real}
+        return {"probs": constraints.unit_interval}
+
+    def sample(self, key, sample_shape=()):
+        return _int(jr.bernoulli(key, self.probs, self.shape(sample_shape)))
+
+    def log_prob(self, value):
+        if self._from_logits:
+            return value * self.logits - jax.nn.softplus(self.logits)
+        return xlogy(value, self.probs) + xlog1py(1 - value, -self.probs)
+
+    def enumerate_support(self, expand=True):
+        values = _int(jnp.arange(2)).reshape((2,) + (1,) * len(self.batch_shape))
+        return jnp.broadcast_to(values, (2,) + self.batch_shape) if expand else values
+
+    @property
+    def mean(self):
+        return self.probs
+
+    @property
+    def variance(self):
+        return self.probs * (1 - self.probs)
+
+
+class Binomial(Distribution):
+    """Number of successes in ``total_count`` Bernoulli(probs) trials."""
+
+    total_count: jnp.ndarray
+    probs: jnp.ndarray
+    logits: jnp.ndarray
+    _from_logits: bool = eqx.field(static=True)
+
+    def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=None):
+        self._from_logits = _one_of("Binomial", probs, logits)
+        param = logits if self._from_logits else probs
+        total_count, param = promote_params(total_count, param)
+        self.total_count = total_count
+        if self._from_logits:
+            self.logits, self.probs = param, expit(param)
+        else:
+            self.probs, self.logits = param, logit(param)
+        self._finish_init(validate_args)
+
+    @property
+    def arg_constraints(self):
+        c = {"total_count": constraints.nonnegative_integer}
+        if self._from_logits:
+            return c | {"logits": constraints.real}
+        return c | {"probs": constraints.unit_interval}
+
+    @property
+    def support(self):
+        return constraints.integer_interval(0, self.total_count)
+
+    def sample(self, key, sample_shape=()):
+        shape = self.shape(sample_shape)
+        return _int(jr.binomial(key, self.total_count, self.probs, shape))
+
+    def log_prob(self, value):
+        n = self.total_count
+        log_comb = gammaln(n + 1) - gammaln(value + 1) - gammaln(n - value + 1)
+        if self._from_logits:
+            lp = value * self.logits - n * jax.nn.softplus(self.logits)
+        else:
+            lp = xlogy(value, self.probs) + xlog1py(n - value, -self.probs)
+        inside = (value >= 0) & (value <= n)
+        return jnp.where(inside, log_comb + lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.total_count * self.probs
+
+    @property
+    def variance(self):
+        return self.total_count * self.probs * (1 - self.probs)
+
+
+class Poisson(Distribution):
+    """Poisson counts with mean ``rate``."""
+
+    rate: jnp.ndarray
+    arg_constraints = {"rate": constraints.positive}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, rate, *, validate_args=None):
+        (self.rate,) = promote_params(rate)
+        self._finish_init(validate_args)
+
+    def sample(self, key, sample_shape=()):
+        return _int(jr.poisson(key, self.rate, self.shape(sample_shape)))
+
+    def log_prob(self, value):
+        lp = xlogy(value, self.rate) - self.rate - gammaln(value + 1)
+        return jnp.where(value >= 0, lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.rate
+
+    @property
+    def variance(self):
+        return self.rate
+
+
+def _simplex_params(cls_name, probs, logits):
+    from_logits = _one_of(cls_name, probs, logits)
+    if from_logits:
+        (logits,) = promote_params(logits)
+        logits = logits - jax.scipy.special.logsumexp(logits, axis=-1, keepdims=True)
+        return from_logits, jnp.exp(logits), logits
+    (probs,) = promote_params(probs)
+    return from_logits, probs, jnp.log(probs)
+
+
+class Categorical(Distribution):
+    """One draw from ``{0, ..., K-1}`` with probabilities ``probs[..., k]``."""
+
+    probs: jnp.ndarray
+    logits: jnp.ndarray
+    _from_logits: bool = eqx.field(static=True)
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, *, validate_args=None):
+        self._from_logits, self.probs, self.logits = _simplex_params(
+            "Categorical", probs, logits
+        )
+        self._finish_init(validate_args)
+
+    @property
+    def arg_constraints(self):
+        if self._from_logits:
+            return {"logits": constraints.real_vector}
+        return {"probs": constraints.simplex}
+
+    @property
+    def support(self):
+        return constraints.integer_interval(0, self.probs.shape[-1] - 1)
+
+    def sample(self, key, sample_shape=()):
+        shape = self.shape(sample_shape)
+        return _int(jr.categorical(key, self.logits, shape=shape))
+
+    def log_prob(self, value):
+        value = jnp.asarray(value)
+        shape = jnp.broadcast_shapes(value.shape, self.batch_shape)
+        logits = jnp.broadcast_to(self.logits, shape + self.logits.shape[-1:])
+        idx = jnp.broadcast_to(value, shape).astype(jnp.result_type(int))
+        k = self.logits.shape[-1]
+        lp = jnp.take_along_axis(logits, jnp.clip(idx, 0, k - 1)[..., None], axis=-1)[
+            ..., 0
+        ]
+        return jnp.where((idx >= 0) & (idx < k), lp, -jnp.inf)
+
+    def enumerate_support(self, expand=True):
+        k = self.probs.shape[-1]
+        values = _int(jnp.arange(k)).reshape((k,) + (1,) * len(self.batch_shape))
+        return jnp.broadcast_to(values, (k,) + self.batch_shape) if expand else values
+
+    @property
+    def mean(self):
+        return jnp.full(self.batch_shape, jnp.nan, self.probs.dtype)
+
+    @property
+    def variance(self):
+        return jnp.full(self.batch_shape, jnp.nan, self.probs.dtype)
+
+
+class Multinomial(Distribution):
+    """Counts of ``total_count`` Categorical(probs) draws; event shape ``(K,)``.
+
+    Sampling under ``jit`` with a traced ``total_count`` needs the static upper bound
+    ``total_count_max``.
+    """
+
+    total_count: jnp.ndarray
+    probs: jnp.ndarray
+    logits: jnp.ndarray
+    _from_logits: bool = eqx.field(static=True)
+    total_count_max: int | None = eqx.field(static=True)
+
+    def __init__(
+        self,
+        total_count=1,
+        probs=None,
+        logits=None,
+        *,
+        total_count_max=None,
+        validate_args=None,
+    ):
+        self._from_logits, probs, logits = _simplex_params("Multinomial", probs, logits)
+        batch = jnp.broadcast_shapes(jnp.shape(total_count), probs.shape[:-1])
+        self.total_count = jnp.broadcast_to(
+            jnp.asarray(total_count, probs.dtype), batch
+        )
+        self.probs = jnp.broadcast_to(probs, batch + probs.shape[-1:])
+        self.logits = jnp.broadcast_to(logits, batch + probs.shape[-1:])
+        self.total_count_max = total_count_max
+        self._finish_init(validate_args)
+
+    @property
+    def arg_constraints(self):
+        c = {"total_count": constraints.nonnegative_integer}
+        if self._from_logits:
+            return c | {"logits": constraints.real_vector}
+        return c | {"probs": constraints.simplex}
+
+    @property
+    def event_shape(self):
+        return self.probs.shape[-1:]
+
+    @property
+    def support(self):
+        return constraints.multinomial(self.total_count)
+
+    def sample(self, key, sample_shape=()):
+        n_max = self.total_count_max
+        if n_max is None:
+            if isinstance(self.total_count, jax.core.Tracer):
+                raise ValueError(
+                    "Multinomial: sampling under jit needs `total_count_max` "
+                    "(a static upper bound on total_count)."
+                )
+            n_max = int(np.max(np.asarray(self.total_count)))
+        shape = tuple(sample_shape) + self.batch_shape
+        k = self.probs.shape[-1]
+        draws = jr.categorical(key, self.logits, shape=(n_max,) + shape)
+        keep = (
+            jnp.arange(n_max).reshape((n_max,) + (1,) * len(shape)) < self.total_count
+        )
+        one_hot = jax.nn.one_hot(draws, k, dtype=self.probs.dtype) * keep[..., None]
+        return _int(jnp.sum(one_hot, axis=0))
+
+    def log_prob(self, value):
+        log_norm = gammaln(self.total_count + 1) - jnp.sum(gammaln(value + 1), axis=-1)
+        if self._from_logits:
+            return log_norm + jnp.sum(value * self.logits, axis=-1)
+        return log_norm + jnp.sum(xlogy(value, self.probs), axis=-1)
+
+    @property
+    def mean(self):
+        return self.total_count[..., None] * self.probs
+
+    @property
+    def variance(self):
+        return self.total_count[..., None] * self.probs * (1 - self.probs)

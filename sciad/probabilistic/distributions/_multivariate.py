@@ -1,0 +1,247 @@
+"""Multivariate continuous distributions: Dirichlet, (low-rank) multivariate normal."""
+
+import math
+
+import jax.numpy as jnp
+import jax.random as jr
+from jax.scipy.linalg import cho_solve, solve_triangular
+from jax.scipy.special import gammaln
+
+from . import constraints
+from ._base import Distribution, promote_params
+
+__all__ = ["Dirichlet", "LowRankMultivariateNormal", "MultivariateNormal"]
+
+
+class Dirichlet(Distribution):
+    """Dirichlet on the simplex with ``concentration[..., K]``; event shape ``(K,)``."""
+
+    concentration: jnp.ndarray
+    arg_constraints = {
+        "concentration": constraints.independent(constraints.positive, 1)
+    }
+    support = constraints.simplex
+    reparametrized_params = ["concentration"]
+
+    def __init__(self, concentration, *, validate_args=None):
+        (self.concentration,) = promote_params(concentration)
+        if self.concentration.ndim < 1:
+            raise ValueError(
+                "Dirichlet: `concentration` must have at least one dimension."
+            )
+        self._finish_init(validate_args)
+
+    @property
+    def event_shape(self):
+        return self.concentration.shape[-1:]
+
+    def sample(self, key, sample_shape=()):
+        shape = tuple(sample_shape) + self.batch_shape
+        return jr.dirichlet(key, self.concentration, shape, self.concentration.dtype)
+
+    def log_prob(self, value):
+        a = self.concentration
+        norm = gammaln(jnp.sum(a, -1)) - jnp.sum(gammaln(a), -1)
+        return norm + jnp.sum((a - 1) * jnp.log(value), -1)
+
+    @property
+    def mean(self):
+        return self.concentration / jnp.sum(self.concentration, -1, keepdims=True)
+
+    @property
+    def variance(self):
+        a0 = jnp.sum(self.concentration, -1, keepdims=True)
+        return self.concentration * (a0 - self.concentration) / (a0**2 * (a0 + 1))
+
+
+def _cholesky_of_inverse(precision):
+    # L with L L^T = P^{-1}, via the Cholesky factor of the flipped precision
+    # (only a triangular inverse, which is better conditioned than inv(P)).
+    flip = jnp.linalg.cholesky(precision[..., ::-1, ::-1])[..., ::-1, ::-1]
+    tril_inv = jnp.swapaxes(flip, -2, -1)
+    eye = jnp.broadcast_to(
+        jnp.eye(precision.shape[-1], dtype=precision.dtype), tril_inv.shape
+    )
+    return solve_triangular(tril_inv, eye, lower=True)
+
+
+class MultivariateNormal(Distribution):
+    r"""Gaussian $\mathcal{N}(\text{loc}, \Sigma)$ given by exactly one of
+    ``covariance_matrix``, ``precision_matrix`` or ``scale_tril``
+    ($\Sigma = LL^\top$)."""
+
+    loc: jnp.ndarray
+    scale_tril: jnp.ndarray
+    arg_constraints = {
+        "loc": constraints.real_vector,
+        "scale_tril": constraints.lower_cholesky,
+    }
+    support = constraints.real_vector
+    reparametrized_params = ["loc", "scale_tril"]
+
+    def __init__(
+        self,
+        loc=0.0,
+        covariance_matrix=None,
+        precision_matrix=None,
+        scale_tril=None,
+        *,
+        validate_args=None,
+    ):
+        given = [
+            m is not None for m in (covariance_matrix, precision_matrix, scale_tril)
+        ]
+        if sum(given) != 1:
+            raise ValueError(
+                "MultivariateNormal: give exactly one of `covariance_matrix`, "
+                "`precision_matrix` or `scale_tril`."
+            )
+        matrix = next(
+            m
+            for m in (covariance_matrix, precision_matrix, scale_tril)
+            if m is not None
+        )
+        (matrix,) = promote_params(matrix)
+        if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
+            raise ValueError(
+                f"MultivariateNormal: matrix must be (..., n, n); got {matrix.shape}"
+            )
+        if covariance_matrix is not None:
+            tril = jnp.linalg.cholesky(matrix)
+        elif precision_matrix is not None:
+            tril = _cholesky_of_inverse(matrix)
+        else:
+            tril = matrix
+        n = matrix.shape[-1]
+        loc = jnp.asarray(loc, matrix.dtype)
+        if loc.ndim == 0:
+            loc = jnp.broadcast_to(loc, (n,))
+        if loc.shape[-1] != n:
+            raise ValueError(
+                f"MultivariateNormal: `loc` has event size {loc.shape[-1]}, matrix {n}"
+            )
+        batch = jnp.broadcast_shapes(loc.shape[:-1], tril.shape[:-2])
+        self.loc = jnp.broadcast_to(loc, batch + (n,))
+        self.scale_tril = jnp.broadcast_to(tril, batch + (n, n))
+        self._finish_init(validate_args)
+
+    @property
+    def event_shape(self):
+        return self.loc.shape[-1:]
+
+    @property
+    def covariance_matrix(self):
+        return self.scale_tril @ jnp.swapaxes(self.scale_tril, -2, -1)
+
+    @property
+    def precision_matrix(self):
+        eye = jnp.broadcast_to(
+            jnp.eye(self.loc.shape[-1], dtype=self.loc.dtype), self.scale_tril.shape
+        )
+        return cho_solve((self.scale_tril, True), eye)
+
+    def sample(self, key, sample_shape=()):
+        eps = jr.normal(key, self.shape(sample_shape), self.loc.dtype)
+        return self.loc + jnp.squeeze(self.scale_tril @ eps[..., None], -1)
+
+    def log_prob(self, value):
+        diff = value - self.loc
+        shape = jnp.broadcast_shapes(diff.shape[:-1], self.batch_shape)
+        tril = jnp.broadcast_to(self.scale_tril, shape + self.scale_tril.shape[-2:])
+        diff = jnp.broadcast_to(diff, shape + diff.shape[-1:])
+        z = solve_triangular(tril, diff[..., None], lower=True)[..., 0]
+        half_log_det = jnp.sum(jnp.log(jnp.diagonal(tril, axis1=-2, axis2=-1)), -1)
+        n = self.loc.shape[-1]
+        return -0.5 * jnp.sum(z**2, -1) - half_log_det - 0.5 * n * math.log(2 * math.pi)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return jnp.sum(self.scale_tril**2, -1)
+
+
+class LowRankMultivariateNormal(Distribution):
+    r"""Gaussian with covariance $WW^\top + \mathrm{diag}(d)$ (``cov_factor`` W,
+    ``cov_diag`` d).
+
+    ``log_prob`` costs $O(nk^2)$ via the Woodbury identity and the matrix-determinant
+    lemma.
+    """
+
+    loc: jnp.ndarray
+    cov_factor: jnp.ndarray
+    cov_diag: jnp.ndarray
+    arg_constraints = {
+        "loc": constraints.real_vector,
+        "cov_factor": constraints.independent(constraints.real, 2),
+        "cov_diag": constraints.independent(constraints.positive, 1),
+    }
+    support = constraints.real_vector
+    reparametrized_params = ["loc", "cov_factor", "cov_diag"]
+
+    def __init__(self, loc, cov_factor, cov_diag, *, validate_args=None):
+        loc, cov_diag = promote_params(loc, cov_diag)
+        (cov_factor,) = promote_params(cov_factor)
+        if cov_factor.ndim < 2 or cov_factor.shape[-2] != loc.shape[-1]:
+            raise ValueError(
+                "LowRankMultivariateNormal: `cov_factor` must be (..., n, k) with n = "
+                f"{loc.shape[-1]}; got {cov_factor.shape}"
+            )
+        n, k = cov_factor.shape[-2:]
+        batch = jnp.broadcast_shapes(loc.shape[:-1], cov_factor.shape[:-2])
+        self.loc = jnp.broadcast_to(loc, batch + (n,))
+        self.cov_diag = jnp.broadcast_to(cov_diag, batch + (n,))
+        self.cov_factor = jnp.broadcast_to(cov_factor, batch + (n, k))
+        self._finish_init(validate_args)
+
+    @property
+    def event_shape(self):
+        return self.loc.shape[-1:]
+
+    @property
+    def covariance_matrix(self):
+        w = self.cov_factor
+        return w @ jnp.swapaxes(w, -2, -1) + self.cov_diag[..., None] * jnp.eye(
+            w.shape[-2]
+        )
+
+    def sample(self, key, sample_shape=()):
+        k1, k2 = jr.split(key)
+        k = self.cov_factor.shape[-1]
+        shape = tuple(sample_shape) + self.batch_shape
+        eps_w = jr.normal(k1, shape + (k,), self.loc.dtype)
+        eps_d = jr.normal(k2, shape + self.event_shape, self.loc.dtype)
+        w_eps = jnp.squeeze(self.cov_factor @ eps_w[..., None], -1)
+        return self.loc + w_eps + jnp.sqrt(self.cov_diag) * eps_d
+
+    def log_prob(self, value):
+        w, d = self.cov_factor, self.cov_diag
+        diff = value - self.loc
+        k = w.shape[-1]
+        wt_dinv = jnp.swapaxes(w / d[..., None], -2, -1)
+        capacitance = jnp.eye(k, dtype=w.dtype) + wt_dinv @ w
+        cap_tril = jnp.linalg.cholesky(capacitance)
+        proj = jnp.squeeze(wt_dinv @ diff[..., None], -1)
+        proj = jnp.broadcast_to(
+            proj, jnp.broadcast_shapes(proj.shape, cap_tril.shape[:-1])
+        )
+        y = solve_triangular(
+            jnp.broadcast_to(cap_tril, proj.shape + (k,)), proj[..., None], lower=True
+        )
+        mahalanobis = jnp.sum(diff**2 / d, -1) - jnp.sum(y[..., 0] ** 2, -1)
+        log_det = jnp.sum(jnp.log(d), -1) + 2 * jnp.sum(
+            jnp.log(jnp.diagonal(cap_tril, axis1=-2, axis2=-1)), -1
+        )
+        n = self.loc.shape[-1]
+        return -0.5 * (mahalanobis + log_det + n * math.log(2 * math.pi))
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return jnp.sum(self.cov_factor**2, -1) + self.cov_diag

@@ -1,0 +1,69 @@
+"""Base class of bijective transforms (see :mod:`.transforms`)."""
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from . import constraints
+
+
+def _sum_rightmost(x, n):
+    return jnp.sum(x, axis=tuple(range(-n, 0))) if n > 0 else x
+
+
+class Transform(eqx.Module):
+    """Base class of bijections; subclasses define ``__call__``, ``_inverse`` and the
+    log-det.
+    """
+
+    domain = constraints.real
+    codomain = constraints.real
+
+    def __call__(self, x):
+        raise NotImplementedError
+
+    def _inverse(self, y):
+        raise NotImplementedError
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        raise NotImplementedError
+
+    @property
+    def inv(self) -> "Transform":
+        return _InverseTransform(self)
+
+    def forward_shape(self, shape):
+        return tuple(shape)
+
+    def inverse_shape(self, shape):
+        return tuple(shape)
+
+
+class _InverseTransform(Transform):
+    base: Transform
+
+    @property
+    def domain(self):
+        return self.base.codomain
+
+    @property
+    def codomain(self):
+        return self.base.domain
+
+    @property
+    def inv(self):
+        return self.base
+
+    def __call__(self, x):
+        return self.base._inverse(x)
+
+    def _inverse(self, y):
+        return self.base(y)
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        return -self.base.log_abs_det_jacobian(y, x)
+
+    def forward_shape(self, shape):
+        return self.base.inverse_shape(shape)
+
+    def inverse_shape(self, shape):
+        return self.base.forward_shape(shape)

@@ -1,0 +1,361 @@
+"""Effect handlers: composable interpreters for models (NumPyro-compatible).
+
+Each handler is one short :class:`Messenger` subclass overriding one hook. Every
+handler can be used three ways::
+
+    seeded = handlers.seed(model, rng_seed=0)          # wrap a function
+    with handlers.seed(rng_seed=0): model()            # context manager
+    @handlers.seed(rng_seed=0)                         # decorator
+    def model(): ...
+
+Nesting follows Pyro: the handler closest to the model (innermost) sees each site
+first. ``trace(seed(condition(model, data), key))`` conditions, then seeds, then
+records. Apply handlers inside the function you ``jit``.
+"""
+
+import itertools
+import warnings
+from collections import OrderedDict
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from ._primitives import Messenger, apply_stack
+
+__all__ = [
+    "block",
+    "condition",
+    "do",
+    "infer_config",
+    "mask",
+    "replay",
+    "reparam",
+    "scale",
+    "scope",
+    "seed",
+    "substitute",
+    "trace",
+]
+
+
+class trace(Messenger):
+    """Record every site in an ordered dict ``{name: site}``.
+
+    Example::
+
+        tr = trace(seed(model, 0)).get_trace(x)
+        tr["mu"]["value"], tr["obs"]["fn"].log_prob(tr["obs"]["value"])
+    """
+
+    def __enter__(self):
+        super().__enter__()
+        self.trace = OrderedDict()
+        return self.trace
+
+    def postprocess_message(self, msg):
+        name = msg.get("name")
+        if name is None:
+            return
+        if msg["type"] in ("sample", "deterministic") and name in self.trace:
+            raise ValueError(
+                f"duplicate site name '{name}': every "
+                "sample/deterministic site must have "
+                "a unique name within one run of the model."
+            )
+        self.trace[name] = msg.copy()
+
+    def get_trace(self, *args, **kwargs) -> OrderedDict:
+        """Run the wrapped model on ``args``/``kwargs`` and return its trace."""
+        self(*args, **kwargs)
+        return self.trace
+
+
+def _as_key(rng_seed):
+    if isinstance(rng_seed, int | np.integer):
+        return jr.PRNGKey(rng_seed)
+    arr = rng_seed
+    if jax.dtypes.issubdtype(jnp.result_type(arr), jax.dtypes.prng_key):
+        return arr
+    if jnp.ndim(arr) == 0:
+        return jr.PRNGKey(arr)
+    return arr
+
+
+class seed(Messenger):
+    """Supply a fresh PRNG key (split from ``rng_seed``) to every site that needs one.
+
+    ``rng_seed`` is an int or a key. Each entry into the handler restarts from
+    ``rng_seed``, so the same seed always gives the same draws (and a key created
+    under one ``jit`` trace never leaks into another). ``hide_types`` lists site
+    types that should not be seeded.
+    """
+
+    def __init__(self, fn=None, rng_seed=None, hide_types=None):
+        if rng_seed is None:
+            raise ValueError("seed: `rng_seed` (an int or a PRNG key) is required")
+        self._initial_key = _as_key(rng_seed)
+        self.rng_key = self._initial_key
+        self.hide_types = () if hide_types is None else tuple(hide_types)
+        super().__init__(fn)
+
+    def __enter__(self):
+        self.rng_key = self._initial_key
+        return super().__enter__()
+
+    def process_message(self, msg):
+        t = msg["type"]
+        if t in self.hide_types:
+            return
+        needs_key = (
+            t == "sample"
+            and not msg["is_observed"]
+            and msg["kwargs"].get("rng_key") is None
+        ) or t in ("prng_key", "plate")
+        if needs_key and msg["value"] is None:
+            self.rng_key, sub = jr.split(self.rng_key)
+            msg["kwargs"]["rng_key"] = sub
+
+
+class substitute(Messenger):
+    """Set values from ``data[name]`` or ``substitute_fn(site)`` (``None``: keep)."""
+
+    def __init__(self, fn=None, data=None, substitute_fn=None):
+        if (data is None) == (substitute_fn is None):
+            raise ValueError(
+                "substitute: give exactly one of `data` or `substitute_fn`"
+            )
+        self.data = data
+        self.substitute_fn = substitute_fn
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg["type"] not in ("sample", "param", "plate", "deterministic"):
+            return
+        if self.data is not None:
+            value = self.data.get(msg["name"])
+        else:
+            value = self.substitute_fn(msg)
+        if value is not None:
+            msg["value"] = value
+
+
+class condition(Messenger):
+    """Observe sample sites at ``data[name]`` (or ``condition_fn(site)``)."""
+
+    def __init__(self, fn=None, data=None, condition_fn=None):
+        if (data is None) == (condition_fn is None):
+            raise ValueError("condition: give exactly one of `data` or `condition_fn`")
+        self.data = data
+        self.condition_fn = condition_fn
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg["type"] != "sample":
+            return
+        if self.data is not None:
+            value = self.data.get(msg["name"])
+        else:
+            value = self.condition_fn(msg)
+        if value is not None:
+            msg["value"] = value
+            msg["is_observed"] = True
+
+
+class replay(Messenger):
+    """Reuse latent sample values (and plate indices) recorded in ``trace``."""
+
+    def __init__(self, fn=None, trace=None):
+        if trace is None:
+            raise ValueError("replay: `trace` is required")
+        self.trace = trace
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        name = msg.get("name")
+        if msg["type"] not in ("sample", "plate") or name not in self.trace:
+            return
+        recorded = self.trace[name]
+        if msg["type"] == "plate":
+            if recorded["type"] != "plate":
+                raise RuntimeError(
+                    f"replay: site '{name}' must be a plate in the trace"
+                )
+            msg["value"] = recorded["value"]
+            return
+        if msg["is_observed"]:
+            return
+        if recorded["type"] != "sample" or recorded["is_observed"]:
+            raise RuntimeError(
+                f"replay: site '{name}' must be a latent sample site in the trace"
+            )
+        msg["value"] = recorded["value"]
+        msg["infer"] = dict(recorded["infer"])
+
+
+class block(Messenger):
+    """Hide sites from handlers outside this one.
+
+    Hidden sites are chosen by ``hide_fn(site)``, by name (``hide`` / all but
+    ``expose``) or by type (all but ``expose_types``); with no argument, all sites.
+    """
+
+    def __init__(
+        self, fn=None, hide_fn=None, hide=None, expose_types=None, expose=None
+    ):
+        if hide_fn is not None:
+            self.hide_fn = hide_fn
+        elif hide is not None:
+            self.hide_fn = lambda msg: msg.get("name") in hide
+        elif expose is not None:
+            self.hide_fn = lambda msg: msg.get("name") not in expose
+        elif expose_types is not None:
+            self.hide_fn = lambda msg: msg.get("type") not in expose_types
+        else:
+            self.hide_fn = lambda msg: True
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if self.hide_fn(msg):
+            msg["stop"] = True
+
+
+class scale(Messenger):
+    """Multiply the log-density of every enclosed sample site by ``scale`` (> 0)."""
+
+    def __init__(self, fn=None, scale=1.0):
+        if not isinstance(scale, jax.core.Tracer) and np.any(np.asarray(scale) <= 0):
+            raise ValueError(f"scale: `scale` must be positive; got {scale!r}")
+        self.scale = scale
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg["type"] not in ("param", "sample", "plate"):
+            return
+        msg["scale"] = self.scale if msg["scale"] is None else self.scale * msg["scale"]
+
+
+class mask(Messenger):
+    """Zero the log-density of enclosed sample sites where ``mask`` is False."""
+
+    def __init__(self, fn=None, mask=True):
+        if jnp.result_type(mask) != jnp.bool_:
+            raise ValueError(
+                "mask: `mask` must be a boolean array; "
+                f"got dtype {jnp.result_type(mask)}"
+            )
+        self.mask = mask
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg["type"] != "sample":
+            return
+        msg["fn"] = msg["fn"].mask(self.mask)
+        msg["mask"] = self.mask if msg["mask"] is None else msg["mask"] & self.mask
+
+
+_intervener_ids = itertools.count()
+
+
+class do(Messenger):
+    """Intervene: set sites in ``data`` to given values, cutting their dependence.
+
+    The original draw is still recorded under ``name``; the intervened value is what
+    the rest of the model sees (Pyro's semantics, with the hidden ``name__CF`` site).
+    """
+
+    def __init__(self, fn=None, data=None):
+        if data is None:
+            raise ValueError("do: `data` is required")
+        self.data = data
+        self._id = next(_intervener_ids)
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg["type"] != "sample" or self.data.get(msg["name"]) is None:
+            return
+        if msg.get("_intervener_id") == self._id:
+            return
+        if msg.get("_intervener_id") is not None:
+            warnings.warn(
+                f"do: site '{msg['name']}' is intervened on twice",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        msg["_intervener_id"] = self._id
+        # Re-send a fresh copy of the site through the whole stack (this handler skips
+        # it by id), so the original draw is recorded; handlers that already saw `msg`
+        # re-apply their effects to the copy.
+        original = dict(
+            msg, kwargs=dict(msg["kwargs"]), cond_indep_stack=[], scale=None
+        )
+        original["infer"] = dict(msg["infer"])
+        apply_stack(original)
+        name = msg["name"]
+        msg["name"] = name + "__CF"
+        msg["value"] = self.data[name]
+        msg["is_observed"] = True
+        msg["stop"] = True
+
+
+class reparam(Messenger):
+    """Reparametrise sample sites: ``config`` maps site names (or a site) to a Reparam.
+
+    See :mod:`sciad.probabilistic.reparam` (e.g. ``LocScaleReparam(centered=0)``).
+    """
+
+    def __init__(self, fn=None, config=None):
+        if config is None:
+            raise ValueError("reparam: `config` (dict or callable) is required")
+        self.config = config
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg["type"] != "sample":
+            return
+        if isinstance(self.config, dict):
+            strategy = self.config.get(msg["name"])
+        else:
+            strategy = self.config(msg)
+        if strategy is None:
+            return
+        new_fn, value = strategy(msg["name"], msg["fn"], msg["value"])
+        if value is not None and new_fn is None:
+            # The site becomes a deterministic function of the new auxiliary sites.
+            msg.update(type="deterministic", value=value, fn=None, is_observed=False)
+            return
+        if value is not None and msg["value"] is None:
+            msg["is_observed"] = True
+        msg["value"] = value
+        msg["fn"] = new_fn
+
+
+class infer_config(Messenger):
+    """Update each sample site's ``infer`` dict with ``config_fn(site)``."""
+
+    def __init__(self, fn=None, config_fn=None):
+        self.config_fn = config_fn
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg["type"] == "sample":
+            msg["infer"].update(self.config_fn(msg))
+
+
+class scope(Messenger):
+    """Prefix site names with ``prefix + divider`` (to reuse a sub-model twice)."""
+
+    def __init__(self, fn=None, prefix="", divider="/"):
+        self.prefix = prefix
+        self.divider = divider
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if msg.get("name") is not None and msg["type"] != "prng_key":
+            msg["name"] = f"{self.prefix}{self.divider}{msg['name']}"
+        for i, frame in enumerate(msg.get("cond_indep_stack", [])):
+            if not frame.name.startswith(self.prefix + self.divider):
+                msg["cond_indep_stack"][i] = frame._replace(
+                    name=f"{self.prefix}{self.divider}{frame.name}"
+                )

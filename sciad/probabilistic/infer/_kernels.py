@@ -1,0 +1,131 @@
+"""`HMC` and `NUTS`: configured samplers for the `MCMC` driver (NumPyro API).
+
+A kernel object holds configuration only. `setup` turns a model (or a raw
+potential) plus the run's arguments into a `Problem`: functions that build the
+potential, the postprocessing and the initial position *from traced
+arguments*, so that the driver compiles one program per model and argument
+shapes and reuses it for new data.
+"""
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+
+from . import _hmc, _nuts
+from ._init_strategies import init_to_uniform
+
+
+class Problem(NamedTuple):
+    """Traceable ingredients of a run; `args` are the model's (args, kwargs)."""
+
+    potential_fn: Callable  # (args, kwargs) -> potential_fn(z)
+    postprocess_fn: Callable | None  # (args, kwargs) -> fn(z) -> constrained dict
+    init_fn: Callable | None  # (key, args, kwargs) -> (z, pe, grad), traceable
+    prototype_z: Any  # the initial position, or its shapes (ShapeDtypeStructs)
+
+
+class AbstractHMCKernel(eqx.Module):
+    """Shared configuration of the gradient-based kernels."""
+
+    model: Callable | None = eqx.field(static=True, default=None)
+    potential_fn: Callable | None = eqx.field(static=True, default=None)
+    step_size: float = eqx.field(static=True, default=1.0)
+    adapt_step_size: bool = eqx.field(static=True, default=True)
+    adapt_mass_matrix: bool = eqx.field(static=True, default=True)
+    dense_mass: bool = eqx.field(static=True, default=False)
+    target_accept_prob: float = eqx.field(static=True, default=0.8)
+    init_strategy: Callable = eqx.field(static=True, default=init_to_uniform)
+
+    def __check_init__(self):
+        if (self.model is None) == (self.potential_fn is None):
+            raise ValueError("Give exactly one of `model` and `potential_fn`.")
+        if not self.step_size > 0:
+            raise ValueError(f"`step_size` must be positive; got {self.step_size}.")
+        if not 0 < self.target_accept_prob < 1:
+            got = self.target_accept_prob
+            raise ValueError(f"`target_accept_prob` must be in (0, 1); got {got}.")
+
+    def build_kernel(self, potential_fn: Callable) -> Callable:
+        raise NotImplementedError
+
+    def setup(self, rng_key, args: tuple, kwargs: dict, init_params=None) -> Problem:
+        """Eager, once per model and argument shapes: build the `Problem`."""
+        if self.potential_fn is not None:
+            if init_params is None:
+                raise ValueError(
+                    "A kernel built from `potential_fn` needs `init_params` in "
+                    "`MCMC.run(..., init_params=...)`."
+                )
+            pot = self.potential_fn
+            return Problem(lambda a, k: pot, None, None, init_params)
+        from functools import partial
+
+        from . import util  # the modelling layer (issue 3)
+
+        strategy = self.init_strategy
+        model = self.model
+
+        def init_fn(key, a, k):
+            # a lax.while_loop over init attempts; under jit a failure raises an
+            # error naming the offending site
+            info, _ = util.find_valid_initial_params(
+                key, model, init_strategy=strategy, model_args=a, model_kwargs=k
+            )
+            return info  # ParamInfo(z, potential_energy, z_grad)
+
+        # tracing only (no compilation): the shapes of the latent position
+        proto = jax.eval_shape(lambda key: init_fn(key, args, kwargs), rng_key)
+        prototype = proto.z
+        return Problem(
+            lambda a, k: partial(util.potential_energy, model, a, k),
+            lambda a, k: partial(
+                util.constrain_fn, model, a, k, return_deterministic=True
+            ),
+            init_fn,
+            prototype,
+        )
+
+
+class HMC(AbstractHMCKernel):
+    r"""Hamiltonian Monte Carlo with a fixed trajectory length.
+
+    Args:
+        model: a model function (`sample` statements), or None.
+        potential_fn: negative log density of an unconstrained position pytree,
+            used instead of `model`.
+        step_size: initial leapfrog step size.
+        trajectory_length: integration time $L\epsilon$.
+        adapt_step_size: dual-averaging step size adaptation during warmup.
+        adapt_mass_matrix: Welford mass-matrix adaptation during warmup.
+        dense_mass: dense rather than diagonal mass matrix.
+        target_accept_prob: target mean acceptance probability.
+        init_strategy: initialisation strategy (default `init_to_uniform`).
+
+    References:
+        Neal (2011), arXiv:1206.1901.
+    """
+
+    trajectory_length: float = eqx.field(static=True, default=2 * math.pi)
+
+    def build_kernel(self, potential_fn):
+        return _hmc.build_hmc_kernel(potential_fn, self.trajectory_length)
+
+
+class NUTS(AbstractHMCKernel):
+    r"""The No-U-Turn Sampler (iterative, multinomial, generalised U-turn).
+
+    Same arguments as `HMC` without `trajectory_length`, plus `max_tree_depth`:
+    a trajectory has at most `2**max_tree_depth - 1` leapfrog steps.
+
+    References:
+        Hoffman & Gelman (2014), arXiv:1111.4246; Betancourt (2017),
+        arXiv:1701.02434; Phan et al. (2019), arXiv:1912.11554.
+    """
+
+    max_tree_depth: int = eqx.field(static=True, default=10)
+
+    def build_kernel(self, potential_fn):
+        return _nuts.build_nuts_kernel(potential_fn, self.max_tree_depth)

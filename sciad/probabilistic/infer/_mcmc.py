@@ -1,0 +1,454 @@
+"""The `MCMC` driver: runs chains of `HMC`/`NUTS`, NumPyro's interface.
+
+`MCMC` is the one place that jits (house style): each run configuration
+compiles one XLA program (`_chain.build_program`) that is reused by every later
+`run()`/`warmup()` with a new key, new data of the same shapes, or a
+continuation from `post_warmup_state`. Model arguments that are arrays are
+always passed as traced arguments (NumPyro's `jit_model_args=True`), so new
+data never recompiles; non-array arguments are static.
+"""
+
+import warnings
+
+import jax
+import jax.random as jr
+import numpy as np
+
+from . import _progress
+from ._chain import ChainConfig, MCMCState, build_program, check_extra_fields
+from ._kernels import AbstractHMCKernel
+from ._warmup import padded_schedule
+
+CHAIN_METHODS = ("sequential", "parallel", "vectorized")
+
+
+class SamplingWarning(UserWarning):
+    """Raised after a run with divergences, R-hat > 1.01 or E-BFMI < 0.3."""
+
+
+class MCMC:
+    """Run Markov chains of an `HMC` or `NUTS` kernel (NumPyro-compatible).
+
+    Args:
+        kernel: an `HMC` or `NUTS` instance.
+        num_warmup: adaptation iterations (discarded).
+        num_samples: draws kept per chain (after thinning).
+        num_chains: number of chains.
+        thinning: keep every `thinning`-th draw; thinning happens inside the
+            compiled loop, so the buffers hold only kept draws.
+        chain_method: `"sequential"` (one chain after another, one compiled
+            program), `"vectorized"` (`vmap` over chains on one device) or
+            `"parallel"` (one chain per device with `shard_map`; falls back to
+            `"vectorized"` with a warning when there are fewer devices than
+            chains).
+        progress_bar: tqdm bars updated from the compiled loop about 100 times
+            per run; disabled automatically when stdout is not a terminal.
+        jit_model_args: accepted for NumPyro compatibility; array arguments are
+            always traced.
+        storage_dtype: e.g. `jnp.float32` to store draws in single precision.
+    """
+
+    def __init__(
+        self,
+        kernel: AbstractHMCKernel,
+        *,
+        num_warmup: int,
+        num_samples: int,
+        num_chains: int = 1,
+        thinning: int = 1,
+        chain_method: str = "sequential",
+        progress_bar: bool = True,
+        jit_model_args: bool = False,
+        storage_dtype=None,
+    ):
+        if not isinstance(kernel, AbstractHMCKernel):
+            raise TypeError(
+                f"`kernel` must be HMC or NUTS; got {type(kernel).__name__}."
+            )
+        for name, value, low in [
+            ("num_warmup", num_warmup, 0),
+            ("num_samples", num_samples, 0),
+            ("num_chains", num_chains, 1),
+            ("thinning", thinning, 1),
+        ]:
+            if not isinstance(value, int | np.integer) or value < low:
+                raise ValueError(f"`{name}` must be an int >= {low}; got {value!r}.")
+        if chain_method not in CHAIN_METHODS:
+            raise ValueError(
+                f"`chain_method` must be one of {CHAIN_METHODS}; got {chain_method!r}."
+            )
+        self.sampler = kernel
+        self.num_warmup, self.num_samples = int(num_warmup), int(num_samples)
+        self.num_chains, self.thinning = int(num_chains), int(thinning)
+        self.chain_method = chain_method
+        self.progress_bar = progress_bar
+        self.jit_model_args = jit_model_args
+        self.storage_dtype = storage_dtype
+        self.post_warmup_state = None
+        self._last_state = None
+        self._samples = None
+        self._extra_fields = None
+        self._programs: dict = {}
+        self._key_impl = None
+        self._key_template = None
+        self._problems: dict = {}
+        self.num_traces = 0  # incremented whenever a program is (re)traced
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        rng_key,
+        *args,
+        extra_fields=(),
+        init_params=None,
+        checkpoint_path=None,
+        checkpoint_every=None,
+        **kwargs,
+    ):
+        """Warm up (unless `post_warmup_state` is set) and draw `num_samples`.
+
+        Args:
+            rng_key: PRNG key; ignored when continuing from `post_warmup_state`,
+                whose own key stream is continued.
+            *args, **kwargs: model arguments.
+            extra_fields: per-draw fields to collect besides `diverging` and
+                `energy`: `accept_prob`, `num_steps`, `tree_depth`,
+                `potential_energy`, `adapt_state.step_size`.
+            init_params: initial unconstrained position (leading chain axis
+                when `num_chains > 1`, or broadcast); required with
+                `potential_fn`.
+            checkpoint_path: `.npz` file; sample in segments of
+                `checkpoint_every` draws, each written atomically, and resume
+                from the file if it exists (see `docs/inference.md`).
+        """
+        if checkpoint_path is not None:
+            from ._mcmc_io import run_with_checkpoints
+
+            return run_with_checkpoints(
+                self,
+                rng_key,
+                args,
+                kwargs,
+                extra_fields,
+                init_params,
+                checkpoint_path,
+                checkpoint_every,
+            )
+        out = self._execute(
+            rng_key,
+            args,
+            kwargs,
+            init_params,
+            extra_fields,
+            self.num_samples,
+            self.num_samples,
+            start=self.post_warmup_state,
+        )
+        self._store(*out)
+        self._warn()
+
+    def warmup(self, rng_key, *args, extra_fields=(), init_params=None, **kwargs):
+        """Run only the warmup; sets `post_warmup_state` so `run` samples next."""
+        state, _, _ = self._execute(
+            rng_key,
+            args,
+            kwargs,
+            init_params,
+            extra_fields,
+            0,
+            self.num_samples,
+            start=None,
+        )
+        self._last_state = state
+        self.post_warmup_state = self.last_state
+
+    def _execute(
+        self,
+        rng_key,
+        args,
+        kwargs,
+        init_params,
+        extra_fields,
+        n_draws,
+        buffer_size,
+        start,
+    ):
+        """Run the compiled program; `start=None` initialises and warms up.
+
+        All host-side preparation is NumPy: an eager JAX op would compile a tiny
+        XLA program of its own, which costs more than it looks on a busy CPU.
+        """
+        fields = check_extra_fields(extra_fields)
+        method, num_devices = self._resolve_chain_method()
+        rng_key = self._rng_key(rng_key, start)
+        problem = self._problem(rng_key, args, kwargs, init_params)
+        given_init = init_params is not None
+        if given_init:
+            init_z = jax.tree.map(lambda a: self._with_chain_axis(a), init_params)
+        else:  # unused placeholder: the program initialises from the model
+            init_z = jax.tree.map(
+                lambda s: np.zeros((self.num_chains,) + s.shape, s.dtype),
+                problem.prototype_z,
+            )
+        windows, num_windows = padded_schedule(self.num_warmup)
+        schedule = (windows, np.int32(num_windows), np.int32(self.num_warmup))
+        progress = _progress.enabled(self.progress_bar)
+        config = ChainConfig(
+            buffer_size,
+            self.thinning,
+            fields,
+            self.storage_dtype,
+            progress,
+            given_init,
+            method,
+            num_devices,
+            self.num_chains,
+            self._key_impl,
+        )
+        program = self._program(problem, config)
+        if start is not None:
+            state_in = self._chain_state(start)
+            left = state_in.adapt_state.num_warmup - state_in.adapt_state.iteration
+            fresh, n_warm_left = False, int(max(np.max(left), 0))
+        else:
+            state_in = self._dummy_state(problem, rng_key, init_z, args, kwargs)
+            fresh, n_warm_left = True, self.num_warmup
+        chain_ids = np.arange(self.num_chains, dtype=np.int32)
+        shared = (
+            rng_key,
+            np.asarray(fresh),
+            np.int32(n_warm_left),
+            np.int32(n_draws),
+            schedule,
+        )
+        total = n_warm_left + n_draws * self.thinning
+        bars = _progress.Bars(self.num_chains, total) if progress else _NullContext()
+        with bars:
+            if method == "sequential":
+                outs = []
+                for c in range(self.num_chains):
+                    inputs = jax.tree.map(
+                        lambda a, c=c: a[c], (init_z, state_in, chain_ids)
+                    )
+                    outs.append(_to_numpy(program(inputs, shared, (args, kwargs))))
+                out = jax.tree.map(lambda *xs: np.stack(xs), *outs)
+            else:
+                inputs = (init_z, state_in, chain_ids)
+                out = _to_numpy(program(inputs, shared, (args, kwargs)))
+        state, samples, extras = out
+        trim = (lambda a: a[:, :n_draws]) if n_draws < buffer_size else (lambda a: a)
+        return (
+            state,
+            jax.tree.map(trim, samples),
+            {k: trim(v) for k, v in extras.items()},
+        )
+
+    def _rng_key(self, rng_key, start):
+        """The key fed to the program; when continuing, it is only a placeholder."""
+        if start is not None and self._key_template is not None:
+            return self._key_template
+        typed = jax.dtypes.issubdtype(rng_key.dtype, jax.dtypes.prng_key)
+        if typed and rng_key.ndim != 0 or not typed and np.shape(rng_key) != (2,):
+            raise ValueError(
+                "`rng_key` must be a single PRNG key (jax.random.key(seed)); got "
+                f"shape {np.shape(rng_key)}."
+            )
+        self._key_impl = str(jr.key_impl(rng_key)) if typed else None
+        self._key_template = rng_key
+        return rng_key
+
+    # ------------------------------------------------------------ bookkeeping
+    def _resolve_chain_method(self):
+        if self.chain_method != "parallel":
+            return self.chain_method, 1
+        if jax.device_count() < self.num_chains:
+            warnings.warn(
+                f"chain_method='parallel' needs one device per chain, but there are "
+                f"{jax.device_count()} devices for {self.num_chains} chains; running "
+                "the chains vectorized on one device instead. On CPU, set XLA_FLAGS="
+                "--xla_force_host_platform_device_count=N before importing jax.",
+                SamplingWarning,
+                stacklevel=3,
+            )
+            return "vectorized", 1
+        return "parallel", self.num_chains
+
+    def _problem(self, key, args, kwargs, init_params):
+        leaves, treedef = jax.tree.flatten((args, kwargs, init_params))
+        sig = (
+            treedef,
+            tuple(
+                (np.shape(x), np.dtype(x.dtype).str) if _is_array(x) else x
+                for x in leaves
+            ),
+        )
+        if sig not in self._problems:
+            self._problems[sig] = self.sampler.setup(key, args, kwargs, init_params)
+        return self._problems[sig]
+
+    def _program(self, problem, config):
+        cache_key = (id(problem), config)
+        if cache_key not in self._programs:
+
+            def on_trace():
+                self.num_traces += 1
+
+            self._programs[cache_key] = build_program(
+                self.sampler, problem, config, on_trace
+            )
+        return self._programs[cache_key]
+
+    def _dummy_state(self, problem, rng_key, init_z, args, kwargs):
+        """NumPy zeros shaped like the chain state (the fresh branch ignores them)."""
+        from ._warmup import window_adaptation
+
+        def shape_fn(z, key):
+            pot = problem.potential_fn(args, kwargs)
+            # only `init` is used, which never calls the kernel
+            algo = window_adaptation(
+                _no_kernel, pot, dense_mass=self.sampler.dense_mass
+            )
+            ws = algo.init(z, 0, self.sampler.step_size)
+            h = ws.hmc_state
+            data = jr.key_data(key) if self._key_impl is not None else key
+            return MCMCState(
+                h.position,
+                h.potential_energy,
+                h.potential_energy_grad,
+                ws.adapt_state,
+                data,
+            )
+
+        first = jax.tree.map(lambda a: a[0], init_z)
+        shapes = jax.eval_shape(shape_fn, first, rng_key)
+        return jax.tree.map(
+            lambda s: np.zeros((self.num_chains,) + s.shape, s.dtype), shapes
+        )
+
+    def _with_chain_axis(self, a):
+        a = np.asarray(a)
+        if self.num_chains > 1 and a.ndim >= 1 and a.shape[0] == self.num_chains:
+            return a
+        return np.broadcast_to(a, (self.num_chains,) + a.shape)
+
+    def _chain_state(self, state: MCMCState) -> MCMCState:
+        state = _to_numpy(state)
+        if np.ndim(state.adapt_state.iteration) == 0:
+            return jax.tree.map(lambda a: a[None], state)
+        return state
+
+    def _store(self, state, samples, extras):
+        self._last_state = state
+        self._samples = samples
+        self._extra_fields = extras
+
+    def _warn(self):
+        from .. import diagnostics
+
+        div = int(np.sum(np.asarray(self._extra_fields["diverging"])))
+        if div > 0:
+            warnings.warn(
+                f"There were {div} divergent transitions after warmup: the sampler "
+                "could not follow the posterior's geometry and the draws may be "
+                "biased. Reparameterise (e.g. non-centre) or raise target_accept_prob.",
+                SamplingWarning,
+                stacklevel=3,
+            )
+        if self.num_samples >= 4:
+            bad = []
+            for name, value in _sites(self._samples).items():
+                rhat = diagnostics.split_gelman_rubin(np.asarray(value, np.float64))
+                if np.nanmax(np.atleast_1d(rhat)) > 1.01:
+                    bad.append(f"{name} ({np.nanmax(rhat):.3f})")
+            if bad:
+                warnings.warn(
+                    "R-hat > 1.01 for " + ", ".join(bad) + ": the chains have not "
+                    "mixed; run longer or reparameterise.",
+                    SamplingWarning,
+                    stacklevel=3,
+                )
+            bfmi = diagnostics.energy_bfmi(np.asarray(self._extra_fields["energy"]))
+            if np.any(bfmi < 0.3):
+                warnings.warn(
+                    f"E-BFMI below 0.3 ({np.round(bfmi, 3).tolist()}): momentum "
+                    "resampling explores the energy poorly (heavy tails or a funnel).",
+                    SamplingWarning,
+                    stacklevel=3,
+                )
+
+    # ---------------------------------------------------------------- results
+    @property
+    def last_state(self):
+        """State after the last run (no chain axis when `num_chains == 1`)."""
+        if self._last_state is None:
+            return None
+        if self.num_chains == 1:
+            return jax.tree.map(lambda a: a[0], self._last_state)
+        return self._last_state
+
+    def get_samples(self, group_by_chain: bool = False):
+        """Draws per site, shaped `(chains, draws, ...)` or `(chains*draws, ...)`."""
+        return _group(self._samples, group_by_chain)
+
+    def get_extra_fields(self, group_by_chain: bool = False):
+        """Per-draw fields: always `diverging` and `energy`, plus those requested."""
+        return _group(self._extra_fields, group_by_chain)
+
+    def print_summary(self, prob: float = 0.9, exclude_deterministic: bool = True):
+        """Print mean, sd, quantiles, n_eff and r_hat per site, and divergences."""
+        from .. import diagnostics
+
+        diagnostics.print_summary(
+            self._samples,
+            prob=prob,
+            group_by_chain=True,
+            divergences=self._extra_fields["diverging"],
+        )
+
+    def save(self, path):
+        """Write samples, extra fields and the full sampler state to `.npz`."""
+        from ._mcmc_io import save
+
+        save(self, path)
+
+    def load(self, path):
+        """Restore what `save` wrote; `run` then continues from the saved state."""
+        from ._mcmc_io import load
+
+        load(self, path)
+        return self
+
+
+def _no_kernel(*args):
+    raise AssertionError("unreachable: shape inference only initialises")
+
+
+class _NullContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _to_numpy(tree):
+    return jax.tree.map(np.asarray, tree)
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, jax.Array | np.ndarray | np.generic)
+
+
+def _group(tree, group_by_chain):
+    if tree is None:
+        raise RuntimeError("No samples yet: call `run` first.")
+    if group_by_chain:
+        return tree
+    return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), tree)
+
+
+def _sites(samples) -> dict:
+    if isinstance(samples, dict):
+        return samples
+    leaves = jax.tree_util.tree_leaves_with_path(samples)
+    return {jax.tree_util.keystr(p) or "z": v for p, v in leaves}

@@ -1,0 +1,234 @@
+r"""Stan's windowed warmup as a functional sampler: `(init, step, final)`.
+
+`step` makes one transition of the wrapped kernel and then, while the
+iteration counter is below `num_warmup`, updates the step size by dual
+averaging and the inverse mass matrix from Welford estimates accumulated over
+the slow windows of `adaptation_schedule`. Past `num_warmup` it is a plain
+transition with frozen parameters, so the `MCMC` driver runs warmup and
+sampling in one compiled loop whose body contains the kernel exactly once.
+All schedule data (window bounds, `num_warmup`) live in the traced state,
+so changing the number of warmup steps does not recompile either.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._adaptation import (
+    DualAveragingState,
+    WelfordState,
+    adaptation_schedule,
+    dual_averaging,
+    find_reasonable_step_size,
+    welford_covariance,
+)
+from ._hmc import HMCState, flat_problem, init as hmc_init
+
+MAX_WINDOWS = 32  # padded schedule length; Stan's windows grow geometrically
+
+
+class WindowAdaptationState(NamedTuple):
+    """Tuning parameters and the statistics that adapt them."""
+
+    step_size: jax.Array
+    inverse_mass_matrix: jax.Array
+    dual_averaging: DualAveragingState
+    welford: WelfordState
+    window_idx: jax.Array
+    windows: jax.Array
+    num_windows: jax.Array
+    num_warmup: jax.Array
+    needs_search: jax.Array
+    iteration: jax.Array
+
+
+class WarmupState(NamedTuple):
+    """Kernel state plus adaptation state: the whole per-chain sampler state."""
+
+    hmc_state: HMCState
+    adapt_state: WindowAdaptationState
+
+
+class WindowAdaptation(NamedTuple):
+    init: Callable
+    step: Callable
+    final: Callable
+
+
+def padded_schedule(num_warmup: int) -> tuple[np.ndarray, int]:
+    """`adaptation_schedule` padded to `MAX_WINDOWS` rows (a fixed shape)."""
+    windows = adaptation_schedule(num_warmup)
+    padded = np.full((MAX_WINDOWS, 2), np.iinfo(np.int32).max // 2, np.int32)
+    padded[: len(windows)] = windows
+    return padded, len(windows)
+
+
+def window_adaptation(
+    kernel: Callable,
+    potential_fn: Callable,
+    *,
+    dense_mass: bool = False,
+    adapt_step_size: bool = True,
+    adapt_mass_matrix: bool = True,
+    target_accept_prob: float = 0.8,
+) -> WindowAdaptation:
+    r"""Stan-style warmup around `kernel(key, state, step_size, inverse_mass_matrix)`.
+
+    Returns `WindowAdaptation(init, step, final)`:
+
+    * `init(position, num_warmup, step_size=1.0, inverse_mass_matrix=None,
+      schedule=None, hmc_state=None)` -> `WarmupState`. With
+      `schedule=padded_schedule(n)` given, `num_warmup` may be a traced
+      integer (no recompilation); `hmc_state` skips re-evaluating the
+      potential at `position`.
+    * `step(key, state) -> (state, info)`: one transition, adapting while
+      `state.adapt_state.iteration < num_warmup`. A reasonable initial step
+      size is searched for before the first transition and after every slow
+      window (when the mass matrix changes), as in Stan and NumPyro.
+    * `final(state) -> (hmc_state, step_size, inverse_mass_matrix)`.
+
+    Example:
+        >>> algo = window_adaptation(build_nuts_kernel(U), U)
+        >>> state = algo.init(x0, 1000)
+        >>> state, _ = jax.lax.scan(lambda s, k: algo.step(k, s), state, keys)
+        >>> hmc_state, eps, inv_m = algo.final(state)
+
+    References:
+        Hoffman & Gelman (2014), section 3.2; Stan Reference Manual, "Automatic
+        parameter tuning"; see `_adaptation` for the individual pieces.
+    """
+    if not 0.0 < target_accept_prob < 1.0:
+        raise ValueError(
+            f"`target_accept_prob` must be in (0, 1); got {target_accept_prob}."
+        )
+    da = dual_averaging()
+    welford = welford_covariance(dense_mass)
+
+    def init(
+        position,
+        num_warmup,
+        step_size=1.0,
+        inverse_mass_matrix=None,
+        schedule=None,
+        hmc_state=None,
+    ):
+        if hmc_state is None:  # else: potential and gradient already known
+            hmc_state = hmc_init(position, potential_fn)
+        x, _ = ravel_pytree(position)
+        if inverse_mass_matrix is None:
+            eye = jnp.eye(x.shape[0], dtype=x.dtype)
+            inverse_mass_matrix = eye if dense_mass else jnp.ones_like(x)
+        if schedule is None:
+            if not isinstance(num_warmup, int | np.integer) or num_warmup < 0:
+                raise ValueError(
+                    "`num_warmup` must be a non-negative int (or pass `schedule="
+                    f"padded_schedule(n)` with a traced n); got {num_warmup!r}."
+                )
+            schedule = padded_schedule(int(num_warmup))
+        windows, num_windows = schedule
+        eps = jnp.asarray(step_size, x.dtype)
+        adapt = WindowAdaptationState(
+            step_size=eps,
+            inverse_mass_matrix=jnp.asarray(inverse_mass_matrix, x.dtype),
+            dual_averaging=da.init(jnp.log(10 * eps)),
+            welford=welford.init(x),
+            window_idx=jnp.int32(0),
+            windows=jnp.asarray(windows, jnp.int32),
+            num_windows=jnp.asarray(num_windows, jnp.int32),
+            num_warmup=jnp.asarray(num_warmup, jnp.int32),
+            needs_search=jnp.asarray(adapt_step_size),
+            iteration=jnp.int32(0),
+        )
+        return WarmupState(hmc_state, adapt)
+
+    def search(adapt: WindowAdaptationState, hmc_state: HMCState, key):
+        problem = flat_problem(potential_fn, hmc_state, jnp.zeros_like)
+        noise = jr.normal(
+            key, problem.start.position.shape, problem.start.position.dtype
+        )
+        eps = find_reasonable_step_size(
+            problem.value_and_grad,
+            problem.start,
+            adapt.step_size,
+            adapt.inverse_mass_matrix,
+            noise,
+        )
+        return adapt._replace(
+            step_size=eps,
+            dual_averaging=da.init(jnp.log(10 * eps)),
+            needs_search=jnp.asarray(False),
+        )
+
+    def update(adapt: WindowAdaptationState, position, accept_prob):
+        t = adapt.iteration
+        x, _ = ravel_pytree(position)
+        if adapt_step_size:
+            da_state = da.update(adapt.dual_averaging, target_accept_prob - accept_prob)
+            log_eps = jnp.where(
+                t == adapt.num_warmup - 1, da_state.log_step_avg, da_state.log_step
+            )
+            finfo = jnp.finfo(x.dtype)
+            adapt = adapt._replace(
+                step_size=jnp.clip(jnp.exp(log_eps), finfo.tiny, finfo.max),
+                dual_averaging=da_state,
+            )
+        w = adapt.window_idx
+        in_slow_window = (w > 0) & (w < adapt.num_windows - 1)
+        at_end = t == adapt.windows[w, 1]
+        if adapt_mass_matrix:
+            stats = _select(
+                in_slow_window, welford.update(adapt.welford, x), adapt.welford
+            )
+            slow_end = at_end & in_slow_window
+            adapt = adapt._replace(
+                inverse_mass_matrix=jnp.where(
+                    slow_end, welford.final(stats), adapt.inverse_mass_matrix
+                ),
+                welford=_select(slow_end, welford.init(x), stats),
+                needs_search=slow_end & adapt_step_size,
+            )
+        return adapt._replace(window_idx=w + at_end.astype(jnp.int32))
+
+    def step(key, state: WarmupState):
+        hmc_state, adapt = state
+        key_search, key_kernel = jr.split(key)
+        if adapt_step_size:
+            adapt = jax.lax.cond(
+                adapt.needs_search,
+                search,
+                lambda a, *_: a,
+                adapt,
+                hmc_state,
+                key_search,
+            )
+        hmc_state, info = kernel(
+            key_kernel, hmc_state, adapt.step_size, adapt.inverse_mass_matrix
+        )
+        adapt = jax.lax.cond(
+            adapt.iteration < adapt.num_warmup,
+            update,
+            lambda a, *_: a,
+            adapt,
+            hmc_state.position,
+            info.accept_prob,
+        )
+        adapt = adapt._replace(iteration=adapt.iteration + 1)
+        return WarmupState(hmc_state, adapt), info
+
+    def final(state: WarmupState):
+        return (
+            state.hmc_state,
+            state.adapt_state.step_size,
+            state.adapt_state.inverse_mass_matrix,
+        )
+
+    return WindowAdaptation(init, step, final)
+
+
+def _select(pred, a: Any, b: Any):
+    return jax.tree.map(lambda u, v: jnp.where(pred, u, v), a, b)

@@ -1,0 +1,397 @@
+"""Every distribution against scipy.stats (float64, random parameters) + sampling."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import sciad.probabilistic.distributions as dist
+
+RNG = np.random.default_rng(0)
+
+
+def _u(lo, hi, n=3):
+    return RNG.uniform(lo, hi, size=n)
+
+
+def _simplex(n, k):
+    return RNG.dirichlet(np.ones(k), size=n)
+
+
+def _cov(k):
+    a = RNG.normal(size=(k, k))
+    return a @ a.T + k * np.eye(k)
+
+
+# name -> (our distribution, scipy frozen distribution (or None), moments are finite)
+_W = RNG.normal(size=(4, 2))
+_D = _u(0.5, 1.5, 4)
+_MU4 = RNG.normal(size=4)
+_COV = _cov(3)
+_MU3 = RNG.normal(size=3)
+
+
+def _table():
+    loc, scale = _u(-2, 2), _u(0.5, 2)
+    df = _u(5, 10)
+    conc, rate = _u(1, 4), _u(0.5, 2)
+    a, b = _u(0.5, 3), _u(0.5, 3)
+    ig_conc = _u(5, 10)
+    low, high = _u(-3, -0.5), _u(0.5, 3)
+    p = _u(0.1, 0.9)
+    n = np.array([5, 10, 20])
+    lam = _u(1, 10)
+    probs = _simplex(2, 4)
+    alpha = RNG.uniform(0.5, 3, size=(2, 4))
+    nb_r, nb_p = _u(1, 5), _u(0.2, 0.8)
+    nb_mean = _u(1, 10)
+    return {
+        "Normal": (dist.Normal(loc, scale), st.norm(loc, scale)),
+        "StudentT": (dist.StudentT(df, loc, scale), st.t(df, loc, scale)),
+        "Cauchy": (dist.Cauchy(loc, scale), st.cauchy(loc, scale)),
+        "Laplace": (dist.Laplace(loc, scale), st.laplace(loc, scale)),
+        "Logistic": (dist.Logistic(loc, scale), st.logistic(loc, scale)),
+        "HalfNormal": (dist.HalfNormal(scale), st.halfnorm(scale=scale)),
+        "HalfCauchy": (dist.HalfCauchy(scale), st.halfcauchy(scale=scale)),
+        "LogNormal": (
+            dist.LogNormal(loc / 4, scale / 4),
+            st.lognorm(scale / 4, scale=np.exp(loc / 4)),
+        ),
+        "Exponential": (dist.Exponential(rate), st.expon(scale=1 / rate)),
+        "Gamma": (dist.Gamma(conc, rate), st.gamma(conc, scale=1 / rate)),
+        "InverseGamma": (
+            dist.InverseGamma(ig_conc, rate),
+            st.invgamma(ig_conc, scale=rate),
+        ),
+        "Beta": (dist.Beta(a, b), st.beta(a, b)),
+        "Uniform": (dist.Uniform(low, high), st.uniform(low, high - low)),
+        "TruncatedNormal": (
+            dist.TruncatedNormal(loc, scale, low=low, high=high),
+            st.truncnorm((low - loc) / scale, (high - loc) / scale, loc, scale),
+        ),
+        "TruncatedNormal-low": (
+            dist.TruncatedNormal(loc, scale, low=low + 2),
+            st.truncnorm((low + 2 - loc) / scale, np.inf, loc, scale),
+        ),
+        "TruncatedNormal-high": (
+            dist.TruncatedNormal(loc, scale, high=high - 2),
+            st.truncnorm(-np.inf, (high - 2 - loc) / scale, loc, scale),
+        ),
+        "TruncatedNormal-tail": (
+            dist.TruncatedNormal(0.0, 1.0, low=np.array([4.0, 6.0, 8.0])),
+            st.truncnorm(np.array([4.0, 6.0, 8.0]), np.inf),
+        ),
+        "Bernoulli": (dist.Bernoulli(probs=p), st.bernoulli(p)),
+        "Bernoulli-logits": (
+            dist.Bernoulli(logits=np.log(p / (1 - p))),
+            st.bernoulli(p),
+        ),
+        "Binomial": (dist.Binomial(n, probs=p), st.binom(n, p)),
+        "Binomial-logits": (
+            dist.Binomial(n, logits=np.log(p / (1 - p))),
+            st.binom(n, p),
+        ),
+        "Poisson": (dist.Poisson(lam), st.poisson(lam)),
+        "GammaPoisson": (
+            dist.GammaPoisson(conc, rate),
+            st.nbinom(conc, rate / (1 + rate)),
+        ),
+        "NegativeBinomial": (
+            dist.NegativeBinomial(nb_r, probs=nb_p),
+            st.nbinom(nb_r, 1 - nb_p),
+        ),
+        "NegativeBinomial-logits": (
+            dist.NegativeBinomial(nb_r, logits=np.log(nb_p / (1 - nb_p))),
+            st.nbinom(nb_r, 1 - nb_p),
+        ),
+        "NegativeBinomial2": (
+            dist.NegativeBinomial2(nb_mean, conc),
+            st.nbinom(conc, conc / (conc + nb_mean)),
+        ),
+        "Multinomial": (
+            dist.Multinomial(7, probs=probs),
+            [st.multinomial(7, q) for q in probs],
+        ),
+        "Multinomial-logits": (
+            dist.Multinomial(7, logits=np.log(probs)),
+            [st.multinomial(7, q) for q in probs],
+        ),
+        "Dirichlet": (dist.Dirichlet(alpha), [st.dirichlet(c) for c in alpha]),
+        "MultivariateNormal-cov": (
+            dist.MultivariateNormal(_MU3, covariance_matrix=_COV),
+            [st.multivariate_normal(_MU3, _COV)],
+        ),
+        "MultivariateNormal-tril": (
+            dist.MultivariateNormal(_MU3, scale_tril=np.linalg.cholesky(_COV)),
+            [st.multivariate_normal(_MU3, _COV)],
+        ),
+        "MultivariateNormal-prec": (
+            dist.MultivariateNormal(_MU3, precision_matrix=np.linalg.inv(_COV)),
+            [st.multivariate_normal(_MU3, _COV)],
+        ),
+        "LowRankMultivariateNormal": (
+            dist.LowRankMultivariateNormal(_MU4, _W, _D),
+            [st.multivariate_normal(_MU4, _W @ _W.T + np.diag(_D))],
+        ),
+    }
+
+
+TABLE = _table()
+HEAVY_TAILED = {"Cauchy", "HalfCauchy"}
+
+
+def _scipy_values(ref, n):
+    if isinstance(ref, list):
+        return np.stack([r.rvs(size=n, random_state=RNG) for r in ref], axis=1)
+    return ref.rvs(size=(n,) + np.shape(ref.mean()), random_state=RNG)
+
+
+def _scipy_logp(ref, x, discrete):
+    if isinstance(ref, list):
+        method = "logpmf" if discrete else "logpdf"
+        # scipy's Dirichlet wants the simplex coordinate first.
+        per = [
+            x[:, i].T if "dirichlet" in type(r).__name__ else x[:, i]
+            for i, r in enumerate(ref)
+        ]
+        return np.stack(
+            [getattr(r, method)(v) for v, r in zip(per, ref, strict=True)], axis=1
+        )
+    return ref.logpmf(x) if discrete else ref.logpdf(x)
+
+
+def _scipy_moments(ref):
+    if isinstance(ref, list):
+        means = np.stack([r.mean() if callable(r.mean) else r.mean for r in ref])
+        if hasattr(ref[0], "cov"):
+            covs = [_scipy_cov(r) for r in ref]
+            var = np.stack([np.diag(np.atleast_2d(c)) for c in covs])
+        else:
+            var = np.stack([r.var() for r in ref])
+        return means, var
+    return ref.mean(), ref.var()
+
+
+def _scipy_cov(r):
+    return r.cov() if callable(r.cov) else r.cov
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_log_prob_matches_scipy(name):
+    d, ref = TABLE[name]
+    x = _scipy_values(ref, 5)
+    expected = _scipy_logp(ref, x, d.is_discrete)
+    got = jax.jit(lambda d, x: d.log_prob(x))(d, jnp.asarray(x))
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(set(TABLE) - HEAVY_TAILED))
+def test_mean_variance_match_scipy(name):
+    d, ref = TABLE[name]
+    mean, var = _scipy_moments(ref)
+    np.testing.assert_allclose(d.mean, np.reshape(mean, d.shape()), rtol=1e-7)
+    np.testing.assert_allclose(d.variance, np.reshape(var, d.shape()), rtol=1e-7)
+
+
+def test_heavy_tailed_moments_are_undefined():
+    assert jnp.all(jnp.isnan(dist.Cauchy(0.0, 1.0).mean))
+    assert jnp.all(jnp.isinf(dist.HalfCauchy(1.0).variance))
+    assert jnp.isnan(dist.StudentT(0.5).mean) and jnp.isinf(dist.StudentT(1.5).variance)
+
+
+N_DRAWS = 4000
+
+
+@pytest.mark.parametrize("name", sorted(set(TABLE) - HEAVY_TAILED))
+def test_sample_moments_and_support(name):
+    d, _ = TABLE[name]
+    x = d.sample(jr.key(1), (N_DRAWS,))
+    assert x.shape == (N_DRAWS,) + d.batch_shape + d.event_shape
+    assert bool(jnp.all(d.support(x)))
+    # 5 standard errors on the mean; variance to 25% (N=4000, kurtosis up to ~9).
+    se = jnp.sqrt(d.variance / N_DRAWS)
+    assert jnp.all(jnp.abs(jnp.mean(x, 0) - d.mean) < 5 * se + 1e-12)
+    np.testing.assert_allclose(jnp.var(x, 0), d.variance, rtol=0.25, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(HEAVY_TAILED))
+def test_heavy_tailed_sample_distribution(name):
+    d, _ = TABLE[name]
+    x = d.sample(jr.key(2), (N_DRAWS,))
+    assert bool(jnp.all(d.support(x)))
+    # Kolmogorov-Smirnov test on the first batch member (moments do not exist).
+    scale = float(d.scale[0])
+    ref = (
+        st.cauchy(float(d.loc[0]), scale)
+        if name == "Cauchy"
+        else st.halfcauchy(scale=scale)
+    )
+    assert st.kstest(np.asarray(x[:, 0]), ref.cdf).pvalue > 1e-3
+
+
+def test_categorical_against_explicit_probabilities():
+    probs = jnp.asarray(_simplex(3, 5))
+    for d in (dist.Categorical(probs), dist.Categorical(logits=jnp.log(probs) + 2.0)):
+        k = jnp.array([0, 4, 2])
+        np.testing.assert_allclose(
+            d.log_prob(k), jnp.log(probs[jnp.arange(3), k]), rtol=1e-12
+        )
+        assert d.log_prob(jnp.array([5, -1, 0]))[0] == -jnp.inf
+    x = d.sample(jr.key(0), (N_DRAWS,))
+    freq = jnp.mean(jax.nn.one_hot(x, 5), 0)
+    assert jnp.all(jnp.abs(freq - probs) < 5 * jnp.sqrt(probs * (1 - probs) / N_DRAWS))
+
+
+def test_lkj_cholesky_2d_matches_beta():
+    # For n = 2 the correlation r = L[1, 0] satisfies (r + 1) / 2 ~ Beta(eta, eta).
+    eta = jnp.array([0.7, 1.0, 3.0])
+    d = dist.LKJCholesky(2, eta)
+    r = jnp.array([-0.3, 0.1, 0.8])
+    L = jnp.zeros((3, 2, 2)).at[:, 0, 0].set(1.0).at[:, 1, 0].set(r)
+    L = L.at[:, 1, 1].set(jnp.sqrt(1 - r**2))
+    expected = st.beta(eta, eta).logpdf((r + 1) / 2) - np.log(2.0)
+    np.testing.assert_allclose(d.log_prob(L), expected, rtol=1e-10)
+    x = d.sample(jr.key(3), (1000,))
+    assert x.shape == (1000, 3, 2, 2) and bool(jnp.all(d.support(x)))
+    u = np.asarray((x[:, :, 1, 0] + 1) / 2)
+    for i in range(3):
+        assert st.kstest(u[:, i], st.beta(eta[i], eta[i]).cdf).pvalue > 1e-3
+
+
+def test_lkj_cholesky_3d_normalised():
+    # Monte Carlo check of the normaliser and the onion sampler together:
+    # E_{x ~ LKJ(1)}[p_2(x) / p_1(x)] = 1; the ratio is bounded (<= 2.5), so with 4000
+    # draws the standard error is < 0.02 and 0.08 is four of them.
+    x = dist.LKJCholesky(3, 1.0).sample(jr.key(4), (4000,))
+    ratio = jnp.exp(
+        dist.LKJCholesky(3, 2.0).log_prob(x) - dist.LKJCholesky(3, 1.0).log_prob(x)
+    )
+    assert abs(float(jnp.mean(ratio)) - 1.0) < 0.08
+
+
+def test_delta_and_unit():
+    d = dist.Delta(jnp.array([1.0, 2.0]), log_density=0.5, event_dim=1)
+    assert d.batch_shape == () and d.event_shape == (2,)
+    assert d.log_prob(jnp.array([1.0, 2.0])) == 0.5
+    assert d.log_prob(jnp.array([1.0, 3.0])) == -jnp.inf
+    u = dist.Unit(jnp.array([1.0, 2.0]))
+    assert u.sample(None).shape == (2, 0)
+    np.testing.assert_allclose(u.log_prob(u.sample(None)), [1.0, 2.0])
+
+
+def test_transformed_distribution_lognormal():
+    base = dist.Normal(jnp.array([0.1, 0.5]), 0.7)
+    d = dist.TransformedDistribution(base, dist.transforms.ExpTransform())
+    x = jnp.array([0.4, 2.0])
+    np.testing.assert_allclose(
+        d.log_prob(x), dist.LogNormal(base.loc, 0.7).log_prob(x), rtol=1e-12
+    )
+    assert d.batch_shape == (2,) and d.event_shape == ()
+    # A vector-valued transform turns batch dims into event dims.
+    mvn = dist.TransformedDistribution(
+        dist.Normal(jnp.zeros(3), 1.0), dist.transforms.StickBreakingTransform()
+    )
+    assert mvn.batch_shape == () and mvn.event_shape == (4,)
+    assert mvn.log_prob(mvn.sample(jr.key(0), (2,))).shape == (2,)
+
+
+def test_shape_wrappers():
+    d = dist.Normal(jnp.zeros((3, 1)), 1.0)
+    e = d.expand((2, 3, 4))
+    x = e.sample(jr.key(0), (5,))
+    assert x.shape == (5, 2, 3, 4)
+    # Expanded singleton dims get independent draws.
+    assert not jnp.allclose(x[..., 0], x[..., 1])
+    assert e.log_prob(x).shape == (5, 2, 3, 4)
+    ind = e.to_event(2)
+    assert ind.batch_shape == (2,) and ind.event_shape == (3, 4)
+    np.testing.assert_allclose(ind.log_prob(x), e.log_prob(x).sum((-1, -2)), rtol=1e-12)
+    m = e.mask(jnp.array([True, False, True, False]))
+    lp = m.log_prob(x)
+    assert jnp.all(lp[..., 1] == 0) and jnp.all(lp[..., 0] == e.log_prob(x)[..., 0])
+    with pytest.raises(ValueError, match="Cannot expand"):
+        dist.Normal(jnp.zeros(3)).expand((4,))
+    with pytest.raises(ValueError, match="reinterpreted_batch_ndims"):
+        dist.Normal(jnp.zeros(3)).to_event(2)
+
+
+def test_mask_blocks_nan_gradient():
+    # A masked-out invalid value must not poison the gradient.
+    def f(scale):
+        d = dist.HalfNormal(scale).expand((2,)).mask(jnp.array([True, False]))
+        return jnp.sum(d.log_prob(jnp.array([1.0, -1.0])))
+
+    assert jnp.isfinite(jax.grad(f)(1.0))
+
+
+def test_distributions_are_pytrees_under_vmap_and_jit():
+    d = dist.Normal(jnp.zeros(3), jnp.ones(3))
+    lp = jax.vmap(lambda d: d.log_prob(0.5))(d)
+    np.testing.assert_allclose(lp, d.log_prob(0.5))
+    mvn = dist.MultivariateNormal(jnp.zeros((2, 3)), covariance_matrix=jnp.eye(3))
+    out = jax.jit(jax.vmap(lambda m: m.log_prob(jnp.ones(3))))(mvn)
+    np.testing.assert_allclose(out, mvn.log_prob(jnp.ones(3)))
+
+
+def test_float32_dtype_preserved():
+    d = dist.Gamma(jnp.float32(2.0), jnp.float32(1.0))
+    assert d.sample(jr.key(0), (3,)).dtype == jnp.float32
+    assert d.log_prob(jnp.float32(1.0)).dtype == jnp.float32
+
+
+def test_probs_and_logits_exclusive():
+    with pytest.raises(ValueError, match="exactly one of `probs` or `logits`"):
+        dist.Bernoulli()
+    with pytest.raises(ValueError, match="exactly one"):
+        dist.Categorical(probs=jnp.ones(2) / 2, logits=jnp.zeros(2))
+    b = dist.Bernoulli(probs=jnp.array([0.0, 1.0]))
+    np.testing.assert_allclose(b.log_prob(jnp.array([0.0, 1.0])), [0.0, 0.0])
+
+
+def test_validate_args_eager_and_jit():
+    with pytest.raises(
+        ValueError, match=r"Normal: parameter `scale` must satisfy positive; got -1"
+    ):
+        dist.Normal(0.0, -1.0, validate_args=True)
+    with pytest.raises(ValueError, match="`probs` must satisfy simplex"):
+        dist.Categorical(jnp.array([0.5, 0.6]), validate_args=True)
+    f = jax.jit(lambda s: dist.Gamma(2.0, s, validate_args=True).log_prob(1.0))
+    assert jnp.isfinite(f(1.0))
+    with pytest.raises(
+        Exception, match="Gamma: parameter `rate` violates its constraint positive"
+    ):
+        jax.block_until_ready(f(-1.0))
+    # Without validation, invalid parameters are not checked (NumPyro's default).
+    assert jnp.isnan(dist.Normal(0.0, -1.0).log_prob(0.0))
+    with dist.validation_enabled():
+        with pytest.raises(ValueError, match="scale"):
+            dist.HalfNormal(-2.0)
+
+
+def test_log_prob_gradients():
+    import sciad
+
+    def f(loc, scale, x):
+        return dist.TruncatedNormal(loc, scale, low=-1.0, high=2.0).log_prob(x)
+
+    sciad.check_grads(f, (0.3, 1.2, 0.5), order=1)
+    sciad.check_grads(
+        lambda loc, w, d: dist.LowRankMultivariateNormal(loc, w, d).log_prob(
+            jnp.ones(4)
+        ),
+        (jnp.asarray(_MU4), jnp.asarray(_W), jnp.asarray(_D)),
+        order=1,
+    )
+
+
+def test_reparametrized_samples_are_differentiable():
+    def f(loc, scale):
+        return jnp.sum(dist.Normal(loc, scale).sample(jr.key(0), (3,)))
+
+    eps = dist.Normal().sample(jr.key(0), (3,))
+    g_loc, g_scale = jax.grad(f, argnums=(0, 1))(0.5, 2.0)
+    np.testing.assert_allclose([g_loc, g_scale], [3.0, jnp.sum(eps)], rtol=1e-12)
+    assert dist.Normal().has_rsample and not dist.Poisson(1.0).has_rsample

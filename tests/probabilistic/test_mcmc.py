@@ -1,0 +1,222 @@
+"""The MCMC driver: model path, compile-once, chain methods, warnings, progress."""
+
+import sys
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from scipy import stats
+
+import sciad.probabilistic as spp
+import sciad.probabilistic.distributions as dist
+from sciad.probabilistic.diagnostics import effective_sample_size
+from sciad.probabilistic.infer import HMC, MCMC, NUTS, SamplingWarning, _progress
+
+quiet = pytest.mark.filterwarnings("ignore::sciad.probabilistic.infer.SamplingWarning")
+
+
+def beta_binomial(n, k=None):
+    p = spp.sample("p", dist.Beta(2.0, 3.0))
+    spp.sample("k", dist.Binomial(n, probs=p), obs=k)
+
+
+def _within_mc_error(draws, mean, sd, n_sigma=5.0):
+    draws = np.asarray(draws, np.float64)
+    if draws.ndim == 1:
+        draws = draws[None]
+    ess = effective_sample_size(draws, kind="basic")
+    assert abs(draws.mean() - mean) < n_sigma * sd / np.sqrt(ess), (draws.mean(), mean)
+    assert abs(draws.std() / sd - 1) < n_sigma * np.sqrt(0.5 / ess) + 0.03, draws.std()
+
+
+@pytest.fixture(scope="module")
+def bb_mcmc():
+    mcmc = MCMC(
+        NUTS(beta_binomial),
+        num_warmup=300,
+        num_samples=1000,
+        num_chains=2,
+        thinning=2,
+        progress_bar=False,
+    )
+    mcmc.run(
+        jr.key(0), jnp.asarray(20.0), k=jnp.asarray(7.0), extra_fields=("num_steps",)
+    )
+    return mcmc
+
+
+def test_beta_binomial_posterior(bb_mcmc):
+    p = bb_mcmc.get_samples(group_by_chain=True)["p"]
+    assert p.shape == (2, 1000)
+    assert np.all((p > 0) & (p < 1))  # constrained values are returned
+    post = stats.beta(2 + 7, 3 + 13)
+    _within_mc_error(p, post.mean(), post.std())
+    extra = bb_mcmc.get_extra_fields()
+    assert set(extra) >= {"num_steps", "diverging", "energy"}
+    assert extra["num_steps"].shape == (2000,)
+
+
+def test_second_runs_recompile_nothing(bb_mcmc):
+    traces = bb_mcmc.num_traces
+    assert traces == 1
+    fields = ("num_steps",)
+    # new key, new data of the same shape
+    bb_mcmc.run(jr.key(1), jnp.asarray(30.0), k=jnp.asarray(21.0), extra_fields=fields)
+    post = stats.beta(2 + 21, 3 + 9)
+    _within_mc_error(
+        bb_mcmc.get_samples(group_by_chain=True)["p"], post.mean(), post.std()
+    )
+    # continue from the last state without warmup
+    bb_mcmc.post_warmup_state = bb_mcmc.last_state
+    bb_mcmc.run(jr.key(2), jnp.asarray(30.0), k=jnp.asarray(21.0), extra_fields=fields)
+    assert np.all(np.asarray(bb_mcmc.last_state.i) == 300 + 2 * 2000)
+    # warmup() then run() use the same program as well
+    bb_mcmc.post_warmup_state = None
+    bb_mcmc.warmup(
+        jr.key(3), jnp.asarray(20.0), k=jnp.asarray(7.0), extra_fields=fields
+    )
+    assert np.all(np.asarray(bb_mcmc.post_warmup_state.i) == 300)
+    bb_mcmc.run(jr.key(3), jnp.asarray(20.0), k=jnp.asarray(7.0), extra_fields=fields)
+    bb_mcmc.post_warmup_state = None
+    assert bb_mcmc.num_traces == traces
+
+
+def test_print_summary_reports_divergences(bb_mcmc, capsys):
+    bb_mcmc.print_summary()
+    out = capsys.readouterr().out
+    assert "n_eff" in out and "r_hat" in out and "Number of divergences" in out
+
+
+EIGHT_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+EIGHT_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+# NumPyro NUTS, 4 x 50,000 draws (float64): mean and sd of mu and tau
+EIGHT_REFERENCE = {"mu": (4.405, 3.325), "tau": (3.591, 3.211)}
+
+
+def eight_schools(sigma, y=None):
+    mu = spp.sample("mu", dist.Normal(0.0, 5.0))
+    tau = spp.sample("tau", dist.HalfCauchy(5.0))
+    with spp.plate("J", 8):
+        theta_t = spp.sample("theta_t", dist.Normal(0.0, 1.0))
+        spp.sample("obs", dist.Normal(mu + tau * theta_t, sigma), obs=y)
+
+
+@quiet
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel", [NUTS, HMC])
+def test_eight_schools_matches_reference(kernel):
+    mcmc = MCMC(
+        kernel(eight_schools), num_warmup=500, num_samples=3000, progress_bar=False
+    )
+    mcmc.run(jr.key(11), EIGHT_SIGMA, y=EIGHT_Y)
+    samples = mcmc.get_samples()
+    for name, (mean, sd) in EIGHT_REFERENCE.items():
+        # tau is skewed: compare log-free moments with a wider band
+        _within_mc_error(samples[name], mean, sd, n_sigma=6.0)
+
+
+def funnel_centered(z):
+    y, x = z["y"], z["x"]
+    return 0.5 * (y / 3.0) ** 2 + 0.5 * jnp.sum(x**2) * jnp.exp(-y) + 0.5 * 9 * y
+
+
+def test_centered_funnel_warns_about_divergences():
+    mcmc = MCMC(
+        NUTS(potential_fn=funnel_centered),
+        num_warmup=300,
+        num_samples=500,
+        progress_bar=False,
+    )
+    with pytest.warns(SamplingWarning) as record:
+        mcmc.run(jr.key(5), init_params={"y": jnp.asarray(0.0), "x": jnp.zeros(9)})
+    messages = " ".join(str(w.message) for w in record)
+    assert "divergent transitions" in messages
+    assert int(np.sum(mcmc.get_extra_fields()["diverging"])) > 0
+
+
+def _tiny_potential(z):
+    return 0.5 * jnp.sum((z - 1.0) ** 2 / jnp.array([1.0, 4.0]))
+
+
+@quiet
+def test_chain_methods_agree():
+    results = {}
+    for method in ("sequential", "vectorized", "parallel"):
+        mcmc = MCMC(
+            NUTS(potential_fn=_tiny_potential, max_tree_depth=4),
+            num_warmup=20,
+            num_samples=15,
+            num_chains=4,
+            chain_method=method,
+            progress_bar=False,
+        )
+        mcmc.run(jr.key(8), init_params=jnp.zeros(2))
+        results[method] = np.asarray(mcmc.get_samples(group_by_chain=True))
+    assert results["sequential"].shape == (4, 15, 2)
+    np.testing.assert_allclose(
+        results["vectorized"], results["sequential"], rtol=1e-9, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        results["parallel"], results["sequential"], rtol=1e-9, atol=1e-10
+    )
+
+
+def test_parallel_falls_back_with_warning():
+    mcmc = MCMC(
+        NUTS(potential_fn=_tiny_potential),
+        num_warmup=1,
+        num_samples=1,
+        num_chains=jax.device_count() + 1,
+        chain_method="parallel",
+    )
+    with pytest.warns(SamplingWarning, match="vectorized"):
+        assert mcmc._resolve_chain_method() == ("vectorized", 1)
+
+
+def test_progress_bar_off_without_tty(monkeypatch):
+    assert not sys.stdout.isatty()  # pytest captures stdout
+    assert not _progress.enabled(True)
+
+    class FakeTTY:
+        def isatty(self):
+            return True
+
+        def write(self, s):
+            return len(s)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", FakeTTY())
+    assert _progress.enabled(True)
+    assert not _progress.enabled(False)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="exactly one"):
+        NUTS()
+    with pytest.raises(ValueError, match="chain_method"):
+        MCMC(
+            NUTS(potential_fn=_tiny_potential),
+            num_warmup=1,
+            num_samples=1,
+            chain_method="threads",
+        )
+    with pytest.raises(ValueError, match="num_samples"):
+        MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=-1)
+    with pytest.raises(ValueError, match="init_params"):
+        MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=1).run(
+            jr.key(0)
+        )
+
+
+def test_initialisation_failure_names_the_site():
+    def bad_model():
+        mu = spp.sample("mu", dist.Normal(0.0, 1.0))
+        spp.sample("obs", dist.Normal(mu, 0.0), obs=1.0)  # zero scale: -inf/NaN
+
+    mcmc = MCMC(NUTS(bad_model), num_warmup=2, num_samples=2, progress_bar=False)
+    with pytest.raises(Exception, match="site 'obs'"):
+        mcmc.run(jr.key(0))
