@@ -1,0 +1,99 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.scipy.stats import norm
+
+import sciad
+import sciad.finance as sf
+
+S, K, T, R, V, Q = 100.0, jnp.array([80.0, 100.0, 125.0]), 0.75, 0.03, 0.25, 0.01
+
+
+def closed_form_greeks(s, k, t, r, v, q, call):
+    sq = jnp.sqrt(t)
+    d1 = (jnp.log(s / k) + (r - q + 0.5 * v * v) * t) / (v * sq)
+    d2 = d1 - v * sq
+    dq, dr = jnp.exp(-q * t), jnp.exp(-r * t)
+    pdf = norm.pdf(d1)
+    th = 1.0 if call else -1.0
+    delta = th * dq * norm.cdf(th * d1)
+    gamma = dq * pdf / (s * v * sq)
+    vega = s * dq * pdf * sq
+    theta = (
+        -s * dq * pdf * v / (2 * sq)
+        - th * r * k * dr * norm.cdf(th * d2)
+        + th * q * s * dq * norm.cdf(th * d1)
+    )
+    rho = th * k * t * dr * norm.cdf(th * d2)
+    div_rho = -th * s * t * dq * norm.cdf(th * d1)
+    vanna = -dq * pdf * d2 / v
+    volga = vega * d1 * d2 / v
+    return sf.Greeks(delta, gamma, vega, theta, rho, div_rho, vanna, volga)
+
+
+@pytest.mark.parametrize("call", [True, False])
+def test_greeks_match_closed_forms(call):
+    got = sf.bs_greeks(S, K, T, R, V, Q, call=call)
+    want = closed_form_greeks(S, K, T, R, V, Q, call)
+    for name, g, w in zip(sf.Greeks._fields, got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_put_call_parity_and_known_value():
+    c = sf.bs_price(S, K, T, R, V, Q)
+    p = sf.bs_price(S, K, T, R, V, Q, call=False)
+    np.testing.assert_allclose(
+        c - p, S * np.exp(-Q * T) - K * np.exp(-R * T), rtol=1e-12
+    )
+    # Hull's textbook example: S=42, K=40, r=0.1, sigma=0.2, T=0.5 -> 4.76 / 0.81.
+    np.testing.assert_allclose(
+        sf.bs_price(42.0, 40.0, 0.5, 0.1, 0.2), 4.7594, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        sf.bs_price(42.0, 40.0, 0.5, 0.1, 0.2, call=False), 0.8086, atol=1e-4
+    )
+
+
+def test_check_grads_second_order():
+    # Second order in the two Greeks-relevant inputs (spot, vol); first order in all.
+    f2 = jax.jit(lambda s, v: sf.bs_price(s, 95.0, 0.5, 0.02, v, 0.01))
+    sciad.check_grads(f2, (100.0, 0.3), order=2)
+    sciad.check_grads(
+        jax.jit(lambda s, k, t, r, v, q: sf.bs_price(s, k, t, r, v, q, call=False)),
+        (100.0, 95.0, 0.5, 0.02, 0.3, 0.01),
+        order=1,
+        modes=("rev",),
+    )
+
+
+def test_vectorised_boolean_call_and_float32():
+    call = jnp.array([True, False, True])
+    got = sf.bs_price(S, K, T, R, V, Q, call=call)
+    want = jnp.where(
+        call, sf.bs_price(S, K, T, R, V, Q), sf.bs_price(S, K, T, R, V, Q, call=False)
+    )
+    np.testing.assert_allclose(got, want)
+    f32 = sf.bs_price(
+        jnp.float32(S),
+        K.astype(jnp.float32),
+        jnp.float32(T),
+        jnp.float32(R),
+        jnp.float32(V),
+    )
+    assert f32.dtype == jnp.float32
+    np.testing.assert_allclose(f32, sf.bs_price(S, K, T, R, V), rtol=5e-5)
+
+
+@pytest.mark.parametrize("arg", [0, 1, 2, 4])
+def test_bad_inputs_raise(arg):
+    args = [100.0, 100.0, 1.0, 0.01, 0.2]
+    args[arg] = -1.0
+    with pytest.raises(ValueError, match="must be > 0"):
+        sf.bs_price(*args)
+
+
+def test_traced_bad_input_errors():
+    f = jax.jit(lambda v: sf.bs_price(100.0, 100.0, 1.0, 0.0, v))
+    with pytest.raises(Exception, match="vol"):
+        f(-0.2).block_until_ready()

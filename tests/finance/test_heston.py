@@ -1,0 +1,94 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import sciad
+import sciad.finance as sf
+
+LEWIS_K = jnp.array([80.0, 90.0, 100.0, 110.0, 120.0])
+# Lewis (2000), "Option Valuation under Stochastic Volatility": S=100, T=1,
+# r=0.01, q=0.02, v0=0.04, kappa=4, theta=0.25, sigma=1, rho=-0.5.
+LEWIS_CALLS = np.array(
+    [
+        26.774758743998854,
+        20.933349000596710,
+        16.070154917028834,
+        12.132211516709845,
+        9.024913483457836,
+    ]
+)
+PARAMS = (0.04, 4.0, 0.25, 1.0, -0.5)
+# Eager op-by-op dispatch of the quadrature is slow; compile once per module.
+heston = jax.jit(sf.heston_price, static_argnames="call")
+
+
+def test_lewis_reference_values():
+    got = heston(100.0, LEWIS_K, 1.0, 0.01, 0.02, *PARAMS)
+    np.testing.assert_allclose(got, LEWIS_CALLS, rtol=1e-12)
+    put = heston(100.0, LEWIS_K, 1.0, 0.01, 0.02, *PARAMS, call=False)
+    parity = 100 * np.exp(-0.02) - LEWIS_K * np.exp(-0.01)
+    np.testing.assert_allclose(got - put, parity, rtol=1e-12)
+
+
+def test_black_scholes_limit_and_long_maturity():
+    # sigma -> 0 with v0 = theta: constant variance, i.e. Black–Scholes.
+    got = heston(100.0, LEWIS_K, 2.0, 0.03, 0.0, 0.09, 2.0, 0.09, 1e-7, 0.3)
+    # The vol-of-vol perturbation is O(sigma^2 T) ~ 1e-14 in price; 1e-8 leaves room
+    # for the quadrature (which must stay stable as its 1/sigma^2 terms blow up).
+    np.testing.assert_allclose(
+        got, sf.bs_price(100.0, LEWIS_K, 2.0, 0.03, 0.3), rtol=1e-8
+    )
+    long = heston(100.0, LEWIS_K, 30.0, 0.02, 0.0, 0.04, 0.5, 0.04, 1.5, -0.9)
+    assert np.all(np.isfinite(long)) and np.all(np.diff(long) < 0)
+
+
+def test_gradients_in_all_parameters():
+    f = lambda s, k, t, v0, ka, th, si, rho: heston(
+        s, k, t, 0.01, 0.02, v0, ka, th, si, rho
+    )
+    sciad.check_grads(
+        jax.jit(f), (100.0, 105.0, 0.7, 0.05, 2.0, 0.06, 0.8, -0.6), order=1
+    )
+
+
+def test_quantlib_oracle_feller_violated():
+    ql = pytest.importorskip("QuantLib")
+    today = ql.Date(1, 1, 2020)
+    ql.Settings.instance().evaluationDate = today
+    dc = ql.Actual365Fixed()
+    flat = lambda r: ql.YieldTermStructureHandle(ql.FlatForward(today, r, dc))
+    v0, ka, th, si, rho = 0.02, 0.5, 0.05, 1.2, -0.8  # 2 kappa theta < sigma^2
+    model = ql.HestonModel(
+        ql.HestonProcess(
+            flat(0.03),
+            flat(0.01),
+            ql.QuoteHandle(ql.SimpleQuote(100.0)),
+            v0,
+            ka,
+            th,
+            si,
+            rho,
+        )
+    )
+    engine = ql.AnalyticHestonEngine(model, 1e-12, 100000)
+    for days, k in [(73, 95.0), (730, 130.0), (1825, 60.0)]:
+        opt = ql.VanillaOption(
+            ql.PlainVanillaPayoff(ql.Option.Put, k), ql.EuropeanExercise(today + days)
+        )
+        opt.setPricingEngine(engine)
+        got = heston(100.0, k, days / 365, 0.03, 0.01, v0, ka, th, si, rho, call=False)
+        # Documented accuracy of the fixed rule: ~2e-10 absolute.
+        np.testing.assert_allclose(got, opt.NPV(), rtol=1e-9, atol=1e-9)
+
+
+def test_vmap_jit_float32_and_bad_rho():
+    f = jax.jit(jax.vmap(lambda k: sf.heston_price(100.0, k, 1.0, 0.01, 0.02, *PARAMS)))
+    np.testing.assert_allclose(f(LEWIS_K), LEWIS_CALLS, rtol=1e-12)
+    p32 = sf.heston_price(
+        *(jnp.float32(a) for a in (100.0, 100.0, 1.0, 0.01, 0.02) + PARAMS)
+    )
+    assert p32.dtype == jnp.float32
+    np.testing.assert_allclose(p32, LEWIS_CALLS[2], rtol=1e-4)
+    with pytest.raises(ValueError, match="rho"):
+        sf.heston_price(100.0, 100.0, 1.0, 0.0, 0.0, 0.04, 1.0, 0.04, 0.5, 1.5)
