@@ -1,0 +1,314 @@
+"""NUTS benchmark: sciad.probabilistic vs NumPyro vs BlackJAX, same models, same data.
+
+    python benchmarks/ppl/run.py                       # full: 4 chains, 1000 + 1000
+    python benchmarks/ppl/run.py --quick               # 2 chains, 200 + 200
+    python benchmarks/ppl/run.py --models eight_schools_nc,funnel_c --libs numpyro
+
+Per model and library, in this one process (float32, diagonal mass matrix):
+
+1. `warmup(key1)`: the first call, compile included ("first").
+2. `sample(key2)`: 1000 draws per chain from the post-warmup state; the draws
+   give min bulk ESS, max rank R-hat, divergences and the gradient count.
+3. `sample(key3)` again, continuing the chains ("second run()", new key): its
+   wall time and how many XLA compilations it triggered (should be 0).
+
+Time per gradient is the smaller over calls 2 and 3 of (wall time minus XLA
+compile time) / gradients; sampling time is that times the gradients of call 2.
+See README.md.
+
+Rank-normalised ESS and R-hat are invariant under the monotone bijections, so
+BlackJAX's unconstrained draws and the others' constrained draws compare
+directly.
+"""
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import sys
+import time
+import warnings
+
+import jax
+import jax.random as jr
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import data  # noqa: E402
+import models_blackjax  # noqa: E402
+import models_numpyro  # noqa: E402
+from runners import BlackjaxRunner, MCMCRunner  # noqa: E402
+
+from sciad.probabilistic.diagnostics import (  # noqa: E402
+    effective_sample_size,
+    split_gelman_rubin,
+)
+
+ALL_LIBS = ("sciad", "numpyro", "blackjax")
+
+
+class CompileMeter:
+    """Counts XLA compilations and the wall seconds spent tracing/lowering/compiling.
+
+    Tracing events nest (an outer jit's trace contains its inner jits' traces),
+    so the seconds are the length of the union of the event intervals, not
+    their sum.
+    """
+
+    EVENTS = (
+        "/jax/core/compile/jaxpr_trace_duration",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        "/jax/core/compile/backend_compile_duration",
+    )
+
+    def __init__(self):
+        self.count = 0
+        self.intervals = []
+        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+    def _on_event(self, name, secs, **kwargs):
+        if name in self.EVENTS:
+            end = time.perf_counter()
+            self.intervals.append((end - secs, end))
+            self.count += name.endswith("backend_compile_duration")
+
+    def snapshot(self):
+        return self.count, len(self.intervals)
+
+    def seconds_since(self, index):
+        total, reach = 0.0, -float("inf")
+        for lo, hi in sorted(self.intervals[index:]):
+            lo = max(lo, reach)
+            if hi > lo:
+                total += hi - lo
+            reach = max(reach, hi)
+        return total
+
+
+@dataclasses.dataclass
+class Result:
+    model: str
+    lib: str
+    first_s: float  # warmup() incl. compile
+    first_cpu_s: float  # its process CPU time (all threads): less noisy when shared
+    first_compiles: int
+    to_draws_s: float  # first warmup() + first sample(): until draws are in hand
+    sample_wall_s: float  # first sample() incl. any compile it needed
+    sample_s: float  # same minus compile seconds: pure sampling
+    grads: int
+    us_per_grad: float
+    cpu_us_per_grad: float
+    min_ess: float
+    ess_per_s: float
+    ess_per_s_e2e: float
+    max_rhat: float
+    divergences: int
+    second_s: float  # second sample() with a new key
+    second_compiles: int
+    error: str = ""
+
+
+def make_runner(lib, name, cfg):
+    import jax.numpy as jnp
+
+    args = data.model_args(name)
+    jargs = {k: v if isinstance(v, int) else jnp.asarray(v) for k, v in args.items()}
+    if lib == "blackjax":
+        return BlackjaxRunner(models_blackjax.MODELS[name], jargs, cfg)
+    if lib == "numpyro":
+        import numpyro.infer
+
+        return MCMCRunner(numpyro.infer, models_numpyro.MODELS[name], jargs, cfg)
+    import models_sciad
+
+    import sciad.probabilistic.infer
+
+    return MCMCRunner(sciad.probabilistic.infer, models_sciad.MODELS[name], jargs, cfg)
+
+
+def timed(meter, fn, *args):
+    """Run fn; return its output, wall and CPU seconds, compilations, compile s."""
+    c0, s0 = meter.snapshot()
+    t0, p0 = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - p0
+    c1, _ = meter.snapshot()
+    return out, (wall, cpu), c1 - c0, meter.seconds_since(s0)
+
+
+def bench_one(lib, name, cfg, meter):
+    keys = jr.split(jr.PRNGKey(cfg.seed), 3)
+    runner = make_runner(lib, name, cfg)
+    _, (first, first_cpu), first_c, _ = timed(meter, runner.warmup, keys[0])
+    (draws, steps, div), (wall, cpu), _, comp_s = timed(meter, runner.sample, keys[1])
+    grads = int(steps.sum())
+    # seconds per gradient: the better of the two sampling calls (same work),
+    # compile time taken out; the machine is shared, so the minimum is the
+    # least contended estimate
+    rates = [max(wall - comp_s, 1e-6) / max(grads, 1)]
+    # compile seconds are wall seconds: take out the same fraction of CPU time
+    cpu_rates = [cpu * max(1 - comp_s / wall, 0) / max(grads, 1)]
+    second, second_c = float("nan"), -1
+    if not cfg.no_second:
+        (_, steps2, _), (second, cpu2), second_c, comp2_s = timed(
+            meter, runner.sample, keys[2]
+        )
+        rates.append(max(second - comp2_s, 1e-6) / max(int(steps2.sum()), 1))
+        cpu2 *= max(1 - comp2_s / second, 0)
+        cpu_rates.append(cpu2 / max(int(steps2.sum()), 1))
+    sample_s = min(rates) * grads
+    min_ess = min(float(np.min(effective_sample_size(v))) for v in draws.values())
+    max_rhat = max(float(np.max(split_gelman_rubin(v))) for v in draws.values())
+    return Result(
+        model=name,
+        lib=lib,
+        first_s=first,
+        first_cpu_s=first_cpu,
+        first_compiles=first_c,
+        to_draws_s=first + wall,
+        sample_wall_s=wall,
+        sample_s=sample_s,
+        grads=grads,
+        us_per_grad=1e6 * min(rates),
+        cpu_us_per_grad=1e6 * min([r for r in cpu_rates if r > 0] or [float("nan")]),
+        min_ess=min_ess,
+        ess_per_s=min_ess / sample_s,
+        ess_per_s_e2e=min_ess / (first + wall),
+        max_rhat=max_rhat,
+        divergences=int(div.sum()),
+        second_s=second,
+        second_compiles=second_c,
+    )
+
+
+COLUMNS = [
+    ("first_s", "first(s)", "{:8.2f}"),
+    ("first_cpu_s", "cpu(s)", "{:7.2f}"),
+    ("first_compiles", "#comp", "{:5d}"),
+    ("to_draws_s", "e2e(s)", "{:7.2f}"),
+    ("sample_s", "sample(s)", "{:9.2f}"),
+    ("grads", "grads", "{:8d}"),
+    ("us_per_grad", "us/grad", "{:8.1f}"),
+    ("cpu_us_per_grad", "cpu us/g", "{:8.1f}"),
+    ("min_ess", "minESS", "{:7.0f}"),
+    ("ess_per_s", "ESS/s", "{:8.1f}"),
+    ("ess_per_s_e2e", "ESS/s e2e", "{:9.1f}"),
+    ("max_rhat", "maxRhat", "{:7.3f}"),
+    ("divergences", "div", "{:5d}"),
+    ("second_s", "2nd(s)", "{:7.2f}"),
+    ("second_compiles", "#comp2", "{:6d}"),
+]
+RATIO_KEYS = (
+    "first_s",
+    "first_cpu_s",
+    "to_draws_s",
+    "sample_s",
+    "us_per_grad",
+    "cpu_us_per_grad",
+    "ess_per_s",
+    "ess_per_s_e2e",
+)
+
+
+def format_table(results, markdown=False):
+    head = ["model", "lib"] + [c[1] for c in COLUMNS]
+    rows = []
+    for r in results:
+        if r.error:
+            rows.append(
+                [r.model, r.lib, "error: " + r.error[:60]] + [""] * (len(COLUMNS) - 1)
+            )
+            continue
+        rows.append([r.model, r.lib] + [f.format(getattr(r, k)) for k, _, f in COLUMNS])
+    by = {(r.model, r.lib): r for r in results if not r.error}
+    for model in dict.fromkeys(r.model for r in results):
+        base = by.get((model, "sciad"))
+        for peer in ("numpyro", "blackjax"):
+            other = by.get((model, peer))
+            if base is None or other is None:
+                continue
+            cells = []
+            for k, _, _ in COLUMNS:
+                cells.append(
+                    f"{getattr(base, k) / getattr(other, k):.2f}x"
+                    if k in RATIO_KEYS
+                    else ""
+                )
+            rows.append([model, f"sciad/{peer}"] + cells)
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(c.strip() for c in row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    fmt = lambda row: "  ".join(
+        str(x).rjust(w) for x, w in zip(row, widths, strict=True)
+    )
+    return "\n".join([fmt(head)] + [fmt(row) for row in rows])
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default=",".join(data.ALL_MODELS))
+    p.add_argument("--libs", default=",".join(ALL_LIBS))
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--warmup", type=int, default=1000)
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument(
+        "--chain-method",
+        default="sequential",
+        choices=("sequential", "vectorized", "parallel"),
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="2 chains, 200 + 200 draws")
+    p.add_argument(
+        "--no-second", action="store_true", help="skip the second sampling call"
+    )
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--markdown", action="store_true", help="print a markdown table")
+    p.add_argument("--from-json", help="only print the table of an earlier --json run")
+    cfg = p.parse_args(argv)
+    if cfg.quick:
+        cfg.chains, cfg.warmup, cfg.samples = 2, 200, 200
+    for name in cfg.models.split(","):
+        if name not in data.ALL_MODELS:
+            p.error(f"unknown model {name!r}; choose from {data.ALL_MODELS}")
+    return cfg
+
+
+def main(argv=None):
+    cfg = parse_args(argv)
+    if cfg.from_json:
+        rows = json.loads(pathlib.Path(cfg.from_json).read_text())
+        print(format_table([Result(**r) for r in rows], markdown=cfg.markdown))
+        return
+    # the samplers' own divergence/R-hat warnings: the table reports both
+    warnings.filterwarnings("ignore", message=".*(divergent|R-hat|E-BFMI).*")
+    meter = CompileMeter()
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, float32, "
+        f"{cfg.chains} chains ({cfg.chain_method}), {cfg.warmup} warmup + "
+        f"{cfg.samples} samples"
+    )
+    results = []
+    for name in cfg.models.split(","):
+        fp = data.fingerprint(data.get_data(name))
+        print(f"\n{name}: dim {data.DIMS[name]}, data {fp}")
+        for lib in cfg.libs.split(","):
+            try:
+                r = bench_one(lib, name, cfg, meter)
+            except Exception as e:  # a library failing must not hide the others
+                r = Result(name, lib, *([0] * 16), error=f"{type(e).__name__}: {e}")
+            results.append(r)
+            print(format_table([r]).splitlines()[-1], flush=True)
+            if cfg.json:  # after every run, so a long run that dies keeps its rows
+                pathlib.Path(cfg.json).write_text(
+                    json.dumps([dataclasses.asdict(r) for r in results], indent=1)
+                )
+    print()
+    print(format_table(results, markdown=cfg.markdown))
+
+
+if __name__ == "__main__":
+    main()

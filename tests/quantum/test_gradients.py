@@ -1,0 +1,142 @@
+"""Adjoint, backprop and parameter-shift gradients agree; check_grads; vmap."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import sciad
+import sciad.quantum as q
+
+N = 3
+
+
+def hamiltonian():
+    return q.hamiltonian.tfim(N, j=0.7, h=1.3) + 0.4 * q.Y(0) * q.X(2) - 0.2 * q.I()
+
+
+H = hamiltonian()
+RNG = np.random.default_rng(0)
+U_FIXED = np.linalg.qr(RNG.normal(size=(4, 4)) + 1j * RNG.normal(size=(4, 4)))[0]
+
+
+def circuit(p):
+    # every parametrised gate kind, a repeated (rolled) block, an explicit unitary
+    c = q.Circuit(N)
+    for layer in range(3):
+        for w in range(N):
+            c.ry(w, p[layer, w]).rz(w, p[layer + 1, w])
+        for w in range(N):
+            c.cnot(w, (w + 1) % N)
+    c.rx(0, p[0, 0]).phase(1, p[0, 1]).u3(2, p[1, 0], p[1, 1], p[1, 2])
+    c.crx(0, 1, p[2, 0]).cry(2, 0, p[2, 1]).crz(1, 2, p[2, 2])
+    c.rxx(0, 2, p[3, 0]).ryy(1, 0, p[3, 1]).rzz(2, 1, p[3, 2])
+    c.unitary(U_FIXED, (2, 0)).h(1).s(0).t(2).sx(1).y(0).swap(0, 1).toffoli(1, 2, 0)
+    return c
+
+
+def energy(p, method, obs=H):
+    return q.expectation(circuit(p), obs, diff_method=method)
+
+
+METHODS = ("adjoint", "backprop", "parameter_shift")
+GRADS = {m: jax.jit(jax.value_and_grad(lambda p, m=m: energy(p, m))) for m in METHODS}
+P0 = jnp.asarray(RNG.uniform(-2, 2, (4, N)))
+
+
+def test_methods_agree_complex128():
+    vals = {m: GRADS[m](P0) for m in METHODS}
+    exact = np.vdot(*(2 * [np.asarray(q.statevector(circuit(P0)))]))  # norm, sanity
+    assert abs(exact - 1) < 1e-12
+    psi = np.asarray(q.statevector(circuit(P0)))
+    e_dense = np.real(np.vdot(psi, H.matrix(N) @ psi))
+    for m in METHODS:
+        assert abs(vals[m][0] - e_dense) < 1e-12, m
+        # all three rules are exact in exact arithmetic: agree to 1e-10
+        np.testing.assert_allclose(
+            vals[m][1], vals["backprop"][1], atol=1e-10, err_msg=m
+        )
+
+
+def test_check_grads_adjoint():
+    # custom_vjp: reverse mode only; float64 central differences, default tolerances
+    sciad.check_grads(lambda p: energy(p, "adjoint"), (P0,), order=1, modes=("rev",))
+
+
+def test_check_grads_backprop_fwd_and_rev():
+    sciad.check_grads(
+        lambda p: energy(p, "backprop"), (P0,), order=1, modes=("fwd", "rev")
+    )
+
+
+def test_gradient_wrt_observable_coefficients_and_unitary():
+    def f(coef, u):
+        c = q.Circuit(2).ry(0, 0.3).unitary(u, (0, 1)).rx(1, 0.2)
+        return q.expectation(c, coef[0] * q.Z(0) + coef[1] * q.X(1) * q.Y(0))
+
+    coef = jnp.array([0.7, -1.1])
+    u = jnp.asarray(U_FIXED)
+    g_adj = jax.grad(f, argnums=(0, 1))(coef, u)
+
+    def f_bp(coef, u):
+        c = q.Circuit(2).ry(0, 0.3).unitary(u, (0, 1)).rx(1, 0.2)
+        obs = coef[0] * q.Z(0) + coef[1] * q.X(1) * q.Y(0)
+        return q.expectation(c, obs, diff_method="backprop")
+
+    g_bp = jax.grad(f_bp, argnums=(0, 1))(coef, u)
+    np.testing.assert_allclose(g_adj[0], g_bp[0], atol=1e-12)
+    np.testing.assert_allclose(g_adj[1], g_bp[1], atol=1e-12)
+
+
+def test_single_qubit_closed_form():
+    # <Z> after RY(θ) is cos θ, d/dθ = -sin θ
+    f = lambda t: q.expectation(q.Circuit(1).ry(0, t), q.Z(0))
+    for t in (0.0, 0.4, 2.5):
+        assert abs(f(t) - np.cos(t)) < 1e-14
+        assert abs(jax.grad(f)(t) + np.sin(t)) < 1e-14
+
+
+def test_vmap_over_params_and_inputs():
+    batch = jnp.asarray(RNG.uniform(-2, 2, (5, 4, N)))
+    vals = jax.vmap(lambda p: energy(p, "adjoint"))(batch)
+    ref = jnp.stack([GRADS["adjoint"](b)[0] for b in batch])
+    np.testing.assert_allclose(vals, ref, atol=1e-12)
+
+    # data re-uploading: inputs x enter as angles, vmapped; gradient of a batch loss
+    def model(w, x):
+        c = q.Circuit(2)
+        for layer in range(2):
+            c.rx(0, x[0]).rx(1, x[1]).ry(0, w[layer, 0]).ry(1, w[layer, 1]).cnot(0, 1)
+        return q.expectation(c, q.Z(1))
+
+    w = jnp.asarray(RNG.normal(size=(2, 2)))
+    xs = jnp.asarray(RNG.normal(size=(6, 2)))
+    loss = lambda w: jnp.mean(jax.vmap(model, (None, 0))(w, xs) ** 2)
+    sciad.check_grads(loss, (w,), order=1, modes=("rev",))
+
+
+def test_float32_gradient_close_to_float64():
+    method = "adjoint"
+    g64 = GRADS[method](P0)[1]
+    with jax.enable_x64(False):
+        h32 = hamiltonian()  # float32 coefficients
+        g32 = jax.grad(lambda p: energy(p, method, h32))(P0.astype(jnp.float32))
+        assert g32.dtype == jnp.float32
+    # float32 round-off over ~70 gates: 5e-3 relative (tests/helpers tol)
+    np.testing.assert_allclose(g32, g64, atol=5e-4)
+
+
+def test_matrix_cotangents_fused_and_rolled():
+    # several explicit matrices fused into one op, and one per rolled repetition
+    mats = jnp.asarray(
+        np.linalg.qr(RNG.normal(size=(10, 2, 2)) + 1j * RNG.normal(size=(10, 2, 2)))[0]
+    )
+
+    def f(m, method):
+        c = q.Circuit(2).unitary(m[0], 0).unitary(m[1], 0).ry(1, 0.3)
+        for k in range(2, 10):
+            c.unitary(m[k], k % 2).cnot(0, 1)
+        return q.expectation(c, q.X(0) * q.Z(1), diff_method=method)
+
+    g_adj = jax.grad(f)(mats, "adjoint")
+    g_bp = jax.grad(f)(mats, "backprop")
+    np.testing.assert_allclose(g_adj, g_bp, atol=1e-12)
