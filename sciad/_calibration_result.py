@@ -45,7 +45,7 @@ class CalibrationResult:
     truth: dict[str, Any] | None
 
     @property
-    def samples(self) -> dict[str, jax.Array] | None:
+    def samples(self) -> dict[str, Any] | None:
         """Posterior draws by parameter name, chains flattened: ``(draws, ...)``."""
         if self.mcmc is None:
             return None
