@@ -6,7 +6,10 @@ plane, one point light, 256 x 256, 4 spp, direct light + shadow rays. Rays are
 counted as camera + shadow rays (2 per sample) for both.
 
 Run:  DRJIT_LIBLLVM_PATH=/usr/lib/x86_64-linux-gnu/libLLVM-19.so \
-      python benchmarks/raytrace/bench_raytrace.py [--quick] [--no-mitsuba]
+      python benchmarks/raytrace/bench_raytrace.py [--quick | --small] [--no-mitsuba]
+
+`--quick` measures every target of the issue at full size in a few minutes;
+`--small` is a 64x64 smoke run.
 """
 
 import argparse
@@ -51,49 +54,66 @@ def sciad_scene(center):
     )
 
 
-def bench_sciad(res, spp, repeats, fd_spp):
+def fd_grad(mean_at, h=0.04):
+    """Central differences of a (fixed-seed) mean image in the centre."""
+    c0 = np.asarray(CENTER, float)
+    return np.array(
+        [(mean_at(c0 + h * e) - mean_at(c0 - h * e)) / (2 * h) for e in np.eye(3)]
+    )
+
+
+def bench_sciad(res, spp, repeats, fd_spp, n_keys):
     cam = Camera(
         jnp.asarray(EYE), jnp.asarray(TARGET), jnp.array([0.0, 1.0, 0.0]), FOV, res, res
     )
     c0 = jnp.asarray(CENTER)
-    img_fn = lambda c, k, s=spp, ew=1.0: render(
-        sciad_scene(c), cam, spp=s, key=k, edge_width=ew
+    img_fn = lambda c, k, s=spp, ew=1.0, adjoint="sparse": render(
+        sciad_scene(c), cam, spp=s, key=k, edge_width=ew, adjoint=adjoint
     )
-    loss = lambda c, k: img_fn(c, k).mean()
     f = jax.jit(img_fn)
-    g = jax.jit(jax.value_and_grad(loss))
+    grads = {
+        a: jax.jit(jax.value_and_grad(lambda c, k, a=a: img_fn(c, k, adjoint=a).mean()))
+        for a in ("sparse", "autodiff")
+    }
+    out = {}
     t = time.perf_counter()
     f(c0, jr.key(0)).block_until_ready()
-    compile_render = time.perf_counter() - t
-    t = time.perf_counter()
-    jax.block_until_ready(g(c0, jr.key(0)))
-    compile_grad = time.perf_counter() - t
+    out["compile_render"] = time.perf_counter() - t
+    for a, g in grads.items():
+        t = time.perf_counter()
+        jax.block_until_ready(g(c0, jr.key(0)))
+        out[f"compile_{a}"] = time.perf_counter() - t
     keys = iter(jr.split(jr.key(1), 10 * repeats + 10))
-    t_render = timeit(lambda: f(c0, next(keys)).block_until_ready(), repeats)
-    t_grad = timeit(lambda: jax.block_until_ready(g(c0, next(keys))), repeats)
-    # Silhouette gradient: soft-visibility AD at the benchmark setting, averaged
-    # over 4 keys, vs central differences of hard (edge_width=0) high-spp renders.
-    grads = [g(c0, jr.key(100 + i))[1] for i in range(4)]
-    ad = np.mean(np.stack(grads), 0)
-    hard = jax.jit(lambda c: img_fn(c, jr.key(7), fd_spp, 0.0).mean())
-    h = 0.04
-    fd = np.array(
-        [(hard(c0.at[i].add(h)) - hard(c0.at[i].add(-h))) / (2 * h) for i in range(3)]
+    # Interleave render and gradient timings so load changes hit both alike.
+    t_render, t_grad = [], {a: [] for a in grads}
+    for _ in range(repeats):
+        t_render.append(timeit(lambda: f(c0, next(keys)).block_until_ready(), 1))
+        for a, g in grads.items():
+            t_grad[a].append(
+                timeit(lambda g=g: jax.block_until_ready(g(c0, next(keys))), 1)
+            )
+    out["t_render"] = statistics.median(t_render)
+    for a in grads:
+        out[f"t_{a}"] = statistics.median(t_grad[a])
+    # Silhouette gradient: soft-visibility AD at the benchmark setting (4 spp),
+    # averaged over `n_keys` keys (its Monte Carlo noise is reported as a
+    # standard error), vs central differences of hard (edge_width=0) renders
+    # at `fd_spp` with two seeds (their spread shows the FD's own noise).
+    g = grads["sparse"]
+    ad = np.stack([np.asarray(g(c0, jr.key(100 + i))[1]) for i in range(n_keys)])
+    out["ad"], out["ad_sem"] = ad.mean(0), ad.std(0, ddof=1) / np.sqrt(n_keys)
+    hard = jax.jit(lambda c, k: img_fn(c, k, fd_spp, 0.0).mean())
+    out["fd"], out["fd2"] = (
+        fd_grad(lambda c, s=s: float(hard(jnp.asarray(c, jnp.float32), jr.key(s))))
+        for s in (7, 8)
     )
     naive = jax.jit(jax.grad(lambda c: img_fn(c, jr.key(100), spp, 0.0).mean()))(c0)
-    return dict(
-        compile_render=compile_render,
-        compile_grad=compile_grad,
-        t_render=t_render,
-        t_grad=t_grad,
-        ad=ad,
-        fd=fd,
-        naive=np.asarray(naive),
-        image=np.asarray(f(c0, jr.key(0))),
-    )
+    out["naive"] = np.asarray(naive)
+    out["image"] = np.asarray(f(c0, jr.key(0)))
+    return out
 
 
-def bench_mitsuba(res, spp, repeats, fd_spp):
+def bench_mitsuba(res, spp, repeats, fd_spp, n_keys):
     import drjit as dr
     import mitsuba as mi
 
@@ -168,25 +188,19 @@ def bench_mitsuba(res, spp, repeats, fd_spp):
         seeds = iter(range(1, 1000))
         step = lambda sc=scene, p=params, it=seeds: grad_step(sc, p, next(it))
         t_grad = timeit(step, repeats)
-        ad = np.mean([grad_step(scene, params, 500 + i) for i in range(4)], 0)
-        out[name] = dict(first=first, t_grad=t_grad, ad=ad)
+        ad = np.stack([grad_step(scene, params, 500 + i) for i in range(n_keys)])
+        sem = ad.std(0, ddof=1) / np.sqrt(n_keys)
+        out[name] = dict(first=first, t_grad=t_grad, ad=ad.mean(0), sem=sem)
     # Mitsuba's own finite-difference reference (same scene, high spp, fixed seed).
     scene = mi.load_dict(scene_dict(direct))
     params = mi.traverse(scene)
-    h = 0.04
 
     def mean_at(c):
         params["sphere.to_world"] = mi.ScalarTransform4f().translate(list(c))
         params.update()
         return float(np.asarray(run(scene, 7, fd_spp, params), np.float64).mean())
 
-    fd = []
-    for i in range(3):
-        cp, cm = list(CENTER), list(CENTER)
-        cp[i] += h
-        cm[i] -= h
-        fd.append((mean_at(cp) - mean_at(cm)) / (2 * h))
-    out["fd"] = np.array(fd)
+    out["fd"] = fd_grad(mean_at)
     return out
 
 
@@ -194,34 +208,48 @@ def rel_err(ad, fd):
     return np.abs(np.asarray(ad) - fd) / np.abs(fd)
 
 
+def fmt(v, digits=6):
+    return "[" + ", ".join(f"{x:+.{digits}f}" for x in np.asarray(v)) + "]"
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="64x64, fewer repeats")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="the issue's targets at full size (256x256) with fewer repeats/keys",
+    )
+    ap.add_argument("--small", action="store_true", help="64x64 smoke run")
     ap.add_argument("--no-mitsuba", action="store_true")
     args = ap.parse_args()
-    res, spp = (64, 4) if args.quick else (256, 4)
-    repeats, fd_spp = (3, 64) if args.quick else (7, 256)
+    res, spp = (64, 4) if args.small else (256, 4)
+    quick = args.quick or args.small
+    repeats, fd_spp = (5, 256) if quick else (9, 256)
+    n_keys, n_keys_mi = (128, 16) if quick else (256, 64)
     rays = res * res * spp * 2
     print(f"scene: sphere on plane, point light, {res}x{res}, {spp} spp; "
           f"{rays} rays/render; jax {jax.__version__} on {jax.devices()}")  # fmt: skip
-    s = bench_sciad(res, spp, repeats, fd_spp)
+    s = bench_sciad(res, spp, repeats, fd_spp, n_keys)
     print("\n== sciad (float32, XLA:CPU) ==")
-    print(
-        f"compile render {s['compile_render']:.2f} s, compile grad {s['compile_grad']:.2f} s"
-    )
+    print(f"compile: render {s['compile_render']:.2f} s, render+grad "
+          f"{s['compile_sparse']:.2f} s (sparse adjoint), {s['compile_autodiff']:.2f} s (autodiff)")  # fmt: skip
     print(
         f"render {s['t_render'] * 1e3:.1f} ms = {rays / s['t_render'] / 1e6:.1f} M rays/s"
     )
-    print(f"render+grad {s['t_grad'] * 1e3:.1f} ms = {rays / s['t_grad'] / 1e6:.1f} M rays/s;"
-          f" grad/render = {s['t_grad'] / s['t_render']:.2f}")  # fmt: skip
-    print(f"d mean / d centre: soft AD {s['ad']}, hard FD ({fd_spp} spp) {s['fd']}")
-    print(f"  rel. error per component: {rel_err(s['ad'], s['fd'])}")
-    print(
-        f"  naive AD (edge_width=0): {s['naive']}, rel. error {rel_err(s['naive'], s['fd'])}"
-    )
+    for a in ("sparse", "autodiff"):
+        t = s[f"t_{a}"]
+        print(f"render+grad ({a} adjoint) {t * 1e3:.1f} ms = {rays / t / 1e6:.1f} M rays/s;"
+              f" grad/render = {t / s['t_render']:.2f}")  # fmt: skip
+    print(f"d mean / d centre, soft AD at {spp} spp averaged over {n_keys} keys:")
+    print(f"  AD  {fmt(s['ad'])} +- {fmt(s['ad_sem'])} (standard error)")
+    print(f"  FD  {fmt(s['fd'])} (hard, {fd_spp} spp, h=0.04, seed 7)")
+    print(f"  FD' {fmt(s['fd2'])} (seed 8: FD noise)")
+    print(f"  rel. error per component: {fmt(rel_err(s['ad'], s['fd']), 3)}")
+    print(f"  naive AD (edge_width=0, 1 key): {fmt(s['naive'])}, "
+          f"rel. error {fmt(rel_err(s['naive'], s['fd']), 2)}")  # fmt: skip
     if args.no_mitsuba:
         return
-    m = bench_mitsuba(res, spp, repeats, fd_spp)
+    m = bench_mitsuba(res, spp, repeats, fd_spp, n_keys_mi)
     print("\n== Mitsuba", __import__("mitsuba").__version__, "==")
     for v in ("llvm_ad_rgb", "scalar_rgb"):
         r = m[v]
@@ -231,14 +259,13 @@ def main():
         r = m[name]
         print(f"{name}: first {r['first']:.2f} s, render+grad {r['t_grad'] * 1e3:.1f} ms, "
               f"grad/render(direct) = {r['t_grad'] / m['llvm_ad_rgb']['t_render']:.2f}")  # fmt: skip
-        print(
-            f"  d mean / d centre {r['ad']}, Mitsuba FD {m['fd']}, rel. error {rel_err(r['ad'], m['fd'])}"
-        )
+        print(f"  AD ({n_keys_mi} seeds) {fmt(r['ad'])} +- {fmt(r['sem'])}, Mitsuba FD "
+              f"{fmt(m['fd'])}, rel. error {fmt(rel_err(r['ad'], m['fd']), 3)}")  # fmt: skip
     diff = np.abs(s["image"] - m["image"]).mean() / np.abs(m["image"]).mean()
     print(f"\nimage agreement sciad vs Mitsuba (mean |diff| / mean): {diff:.3f}")
     print(f"ratios sciad/Mitsuba-llvm: render rays/s "
           f"{m['llvm_ad_rgb']['t_render'] / s['t_render']:.2f}x, "
-          f"render+grad time {s['t_grad'] / m['direct_projective']['t_grad']:.2f}x (vs direct_projective)")  # fmt: skip
+          f"render+grad time {s['t_sparse'] / m['direct_projective']['t_grad']:.2f}x (vs direct_projective)")  # fmt: skip
 
 
 if __name__ == "__main__":

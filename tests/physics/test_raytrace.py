@@ -272,6 +272,7 @@ def test_bad_render_arguments():
         ({"max_depth": 0}, "max_depth"),
         ({"tile_size": 0}, "tile_size"),
         ({"edge_width": -1.0}, "edge_width"),
+        ({"adjoint": "forward"}, "adjoint"),
     ]:
         with pytest.raises(ValueError, match=match):
             render(scene, cam, **kw)

@@ -1,7 +1,7 @@
 r"""Triangle meshes with soft silhouette coverage from their silhouette edges.
 
 Hard hits use the Möller–Trumbore test on every face (vectorised; no BVH, so
-meshes should stay small, up to a few thousand faces). For the silhouette, an
+the cost is linear in the face count: see `docs/raytrace.md`). For the silhouette, an
 edge is *silhouette* for a ray if it borders only one face, or if its two faces
 point to opposite sides of the ray origin. A ray that misses the mesh at a
 distance $s$ from the nearest silhouette edge gets coverage
@@ -19,9 +19,9 @@ from jaxtyping import Array, ArrayLike, Float, Int, Real
 
 from ._checks import is_concrete
 from ._material import Material
-from ._safe import BIG, coverage, dot, safe_div, safe_norm, safe_normalize
+from ._safe import BIG, coverage, safe_div
 from ._shapes import AbstractShape, Hit, _eps
-from ._vec import Vec3
+from ._vec import Vec3, vwhere
 
 
 def _edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,24 +104,25 @@ class TriangleMesh(AbstractShape):
                     f"{bad[:5].tolist()}."
                 )
 
-    def _face_normals(self) -> Float[Array, "F 3"]:
-        v = self.vertices[self.faces]
-        return jnp.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
-
     def intersect(self, origin, direction, width):
-        origin, direction = origin.array(), direction.array()
+        # Structure of arrays: every per-face / per-edge quantity is a `Vec3`
+        # of `(F,)` or `(E,)` arrays, so under `vmap` all intermediates are
+        # plain `(n_rays, F)` arrays that XLA fuses (an `(n_rays, F, 3)`
+        # layout was 10-100x slower).
+        o, d = origin, direction
         v = self.vertices[self.faces]
         eps = _eps(v)
+        p0 = Vec3.of(v[:, 0])
+        e1, e2 = Vec3.of(v[:, 1]) - p0, Vec3.of(v[:, 2]) - p0
         # Möller–Trumbore, all faces at once; safe division for parallel rays.
-        e1, e2 = v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]
-        pvec = jnp.cross(direction, e2)
-        det = dot(e1, pvec)
+        pvec = d.cross(e2)
+        det = e1.dot(pvec)
         inv, ok = safe_div(jnp.ones_like(det), det)
-        tvec = origin - v[:, 0]
-        u = (tvec * pvec).sum(-1) * inv
-        qvec = jnp.cross(tvec, e1)
-        w = dot(qvec, direction) * inv
-        t_f = (qvec * e2).sum(-1) * inv
+        tvec = o - p0
+        u = tvec.dot(pvec) * inv
+        qvec = tvec.cross(e1)
+        w = qvec.dot(d) * inv
+        t_f = qvec.dot(e2) * inv
         inside = ok & (u >= 0) & (w >= 0) & (u + w <= 1) & (t_f > eps)
         t_f = jnp.where(inside, t_f, BIG)
         best = jnp.argmin(t_f)
@@ -129,30 +130,33 @@ class TriangleMesh(AbstractShape):
         hit = t_hit < BIG
         # Nearest silhouette edge: line-to-segment distance in the plane
         # perpendicular to the ray.
-        nf = self._face_normals()
-        a, b = self.vertices[self.edges[:, 0]], self.vertices[self.edges[:, 1]]
-        side = (nf[self.edge_faces] * (a - origin)[:, None, :]).sum(-1)  # (E, 2)
-        boundary = self.edge_faces[:, 0] == self.edge_faces[:, 1]
-        silhouette = boundary | (side[:, 0] * side[:, 1] <= 0)
-        w0, e = a - origin, b - a
-        pw0 = w0 - dot(w0, direction)[:, None] * direction
-        pe = e - dot(e, direction)[:, None] * direction
-        s_par, _ = safe_div(-(pw0 * pe).sum(-1), (pe * pe).sum(-1))
+        nf = e1.cross(e2)
+        ef0, ef1 = self.edge_faces[:, 0], self.edge_faces[:, 1]
+        a = Vec3.of(self.vertices[self.edges[:, 0]])
+        e = Vec3.of(self.vertices[self.edges[:, 1]]) - a
+        w0 = a - o
+        side0 = Vec3(*(c[ef0] for c in nf)).dot(w0)
+        side1 = Vec3(*(c[ef1] for c in nf)).dot(w0)
+        silhouette = (ef0 == ef1) | (side0 * side1 <= 0)
+        pw0 = w0 - d * w0.dot(d)
+        pe = e - d * e.dot(d)
+        s_par, _ = safe_div(-pw0.dot(pe), pe.dot(pe))
         s_par = jnp.clip(s_par, 0.0, 1.0)
-        dist = safe_norm(pw0 + s_par[:, None] * pe)
-        closest = a + s_par[:, None] * e
-        t_e = dot(closest - origin, direction)
+        dist = (pw0 + pe * s_par).norm()
+        closest = a + e * s_par
+        t_e = (closest - o).dot(d)
         dist = jnp.where(silhouette & (t_e > eps), dist, BIG)
         k = jnp.argmin(dist)
         # The face of edge k that faces the origin (or its only face).
-        front = jnp.where(side[k, 0] < 0, self.edge_faces[k, 0], self.edge_faces[k, 1])
-        n_face = safe_normalize(jnp.where(hit, nf[best], nf[front]))
-        normal = jnp.where(dot(n_face, direction) > 0, -n_face, n_face)
+        front = jnp.where(side0[k] < 0, ef0[k], ef1[k])
+        face = jnp.where(hit, best, front)
+        n_face = Vec3(*(c[face] for c in nf)).normalized()
+        normal = vwhere(n_face.dot(d) > 0, -n_face, n_face)
         t = jnp.where(hit, t_hit, t_e[k])
-        point = jnp.where(hit, origin + t_hit * direction, closest[k])
+        point = vwhere(hit, o + d * t_hit, Vec3(*(c[k] for c in closest)))
         wk = width[0] + width[1] * jnp.maximum(t_e[k], 0.0)
         # coverage(s - w/2, w) = clip(1 - s/w): one-sided ramp outside the mesh.
         alpha = jnp.where(hit, 1.0, coverage(dist[k] - 0.5 * wk, wk))
         alpha = jnp.where(dist[k] < BIG, alpha, hit.astype(alpha.dtype))
         valid = hit | (dist[k] < BIG)
-        return Hit(t, alpha, Vec3.of(point), Vec3.of(normal), valid)
+        return Hit(t, alpha, point, normal, valid)

@@ -10,11 +10,14 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from ._adjoint import sparse_adjoint
 from ._camera import Camera
 from ._checks import is_concrete
 from ._scene import Scene
 from ._shade import radiance
 from ._vec import Vec3
+
+_CHUNK = 16384  # rays per chunk of the sparse reverse pass
 
 
 def _uniform(key: PRNGKeyArray, shape: tuple[int, ...], dtype) -> Array:
@@ -66,6 +69,7 @@ def render(
     tile_size: int | None = None,
     edge_width: float | Float[ArrayLike, ""] = 1.0,
     devices: Sequence[jax.Device] | None = None,
+    adjoint: str = "sparse",
 ) -> Float[Array, "height width 3"]:
     r"""Render linear radiance, differentiable in every scene and camera leaf.
 
@@ -93,6 +97,14 @@ def render(
         edge_width: soft-visibility band in pixels (>= 0; may be traced).
         devices: if given, split the rays over these devices (a 1-D mesh
             with `NamedSharding`); the image equals the single-device one.
+        adjoint: how reverse-mode gradients are computed. `"sparse"`
+            (default): a custom VJP that re-traces, in chunks, only the rays
+            whose radiance depends on a differentiated object — same
+            gradient as plain AD, several times cheaper when a few objects
+            are differentiated; reverse mode only. `"autodiff"`: plain JAX AD
+            of the vmapped shader (supports `jax.jvp`/`jax.jacfwd`). Tiled
+            (`tile_size`) and sharded (`devices`) renders always use
+            `"autodiff"`.
 
     Returns:
         `(height, width, 3)` linear radiance.
@@ -104,6 +116,8 @@ def render(
         raise ValueError(
             f"`tile_size` must be None or an integer >= 1; got {tile_size!r}."
         )
+    if adjoint not in ("sparse", "autodiff"):
+        raise ValueError(f"`adjoint` must be 'sparse' or 'autodiff'; got {adjoint!r}.")
     if is_concrete(edge_width) and not np.all(np.asarray(edge_width) >= 0):
         raise ValueError(f"`edge_width` must be >= 0; got {edge_width!r}.")
     h, w = camera.height, camera.width
@@ -117,10 +131,14 @@ def render(
     ys = rows[..., None] + sub[..., 1]
     per_depth = edge_width * camera.pixel_angle()
 
-    def shade(x, y, u):
+    def shade_ray(params, ray, track=()):
+        scene, camera, per_depth = params
+        x, y, u = ray
         d = camera.ray_direction(x, y)
         width = (jnp.zeros_like(x), per_depth)
-        return radiance(scene, Vec3.of(camera.eye), d, width, u, max_depth)
+        return radiance(scene, Vec3.of(camera.eye), d, width, u, max_depth, track)
+
+    shade = lambda x, y, u: shade_ray((scene, camera, per_depth), (x, y, u))[0]
 
     shard = None
     if devices is not None:
@@ -140,6 +158,12 @@ def render(
         out = jax.vmap(shade)(x, y, u)
         return out if shard is None else Vec3(*(shard(c) for c in out))
 
+    if tile_size is None and devices is None and adjoint == "sparse":
+        n = h * w * spp
+        rays = (xs.reshape(n), ys.reshape(n), u_light.reshape(n, n_light))
+        params = (scene, camera, per_depth)
+        out = sparse_adjoint(shade_ray, params, rays, _CHUNK)
+        return jnp.stack([c.reshape(h, w, spp).mean(axis=-1) for c in out], axis=-1)
     if tile_size is None:
         n_dev = 1 if devices is None else len(devices)
         n = h * w * spp

@@ -14,7 +14,7 @@ mirror-reflected radiance of the front surface.
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
 from ._checks import is_concrete
 from ._scene import Scene
@@ -22,8 +22,11 @@ from ._shapes import Hit
 from ._vec import Vec3, vwhere
 
 
-def _visibility(scene: Scene, x: Vec3, light_point: Vec3, footprint, skip: int):
+def _visibility(scene: Scene, x: Vec3, light_point: Vec3, footprint, skip: int, track):
     r"""Soft fraction of the segment `x -> light_point` left unblocked.
+
+    Also returns whether the visibility depends on an occluder in `track`
+    (object indices): whether such an occluder's soft band covers the segment.
 
     A point light seen past an occluder at depth $t$ along the shadow ray of
     length $t_L$ moves its shadow on the receiver by $t_L/(t_L-t)$ times the
@@ -35,13 +38,18 @@ def _visibility(scene: Scene, x: Vec3, light_point: Vec3, footprint, skip: int):
     direction = to.normalized()
     width = (footprint, -footprint / jnp.maximum(dist, 1e-30))
     vis = jnp.ones_like(dist)
+    touched = jnp.zeros(dist.shape, bool)
     for k, obj in enumerate(scene.objects):
         if k == skip and obj.convex:
             continue  # a convex surface never shadows its own lit side
         h = obj.intersect(x, direction, width)
-        blocks = h.valid & (h.t < dist)
-        vis = vis * (1.0 - jnp.where(blocks, h.alpha, 0.0))
-    return vis
+        beta = jnp.where(h.valid & (h.t < dist), h.alpha, 0.0)
+        vis = vis * (1.0 - beta)
+        if k in track:
+            # A saturated coverage (0 or 1: fully lit or fully shadowed) has a
+            # zero derivative, so only the soft band depends on the occluder.
+            touched = touched | ((beta > 0) & (beta < 1))
+    return vis, touched
 
 
 def _pow(x, n):
@@ -51,13 +59,18 @@ def _pow(x, n):
 
 
 def direct_light(
-    scene: Scene, k: int, point: Vec3, normal: Vec3, view: Vec3, footprint, u
-) -> Vec3:
-    """Ambient + emission + Lambert/Blinn–Phong direct light on `scene.objects[k]`."""
+    scene: Scene, k: int, point: Vec3, normal: Vec3, view: Vec3, footprint, u, track
+) -> tuple[Vec3, Array]:
+    """Ambient + emission + Lambert/Blinn–Phong direct light on `scene.objects[k]`.
+
+    Also returns whether a shadow ray touched an object in `track`.
+    """
     material = scene.objects[k].material
     # A specular weight known to be zero at trace time (scene built inside the
     # jitted function) costs nothing: skip the lobe's exp/log.
-    spec_zero = is_concrete(material.specular) and not np.any(material.specular)
+    spec_zero = (
+        is_concrete(material.specular) and not np.asarray(material.specular).any()
+    )
     offset = 1e-4 * (
         1.0 + jnp.maximum(jnp.maximum(abs(point.x), abs(point.y)), abs(point.z))
     )
@@ -67,6 +80,7 @@ def direct_light(
     diffuse = albedo * (1.0 / jnp.pi)
     specular = Vec3.of(material.specular * (material.shininess + 8.0) / (8.0 * jnp.pi))
     i = 0
+    touched = jnp.zeros(point.x.shape, bool)
     for light in scene.lights:
         y, scale = light.sample(point, u[i : i + light.n_random])
         i += light.n_random
@@ -74,7 +88,8 @@ def direct_light(
         dist2 = to.dot(to)
         ldir = to.normalized()
         cos = jnp.maximum(normal.dot(ldir), 0.0)
-        vis = _visibility(scene, x, y, footprint, k)
+        vis, t_k = _visibility(scene, x, y, footprint, k, track)
+        touched = touched | t_k
         irradiance = scale * (cos * vis / jnp.maximum(dist2, 1e-30))
         if spec_zero:
             out = out + diffuse * irradiance
@@ -82,7 +97,7 @@ def direct_light(
             half = (ldir + view).normalized()
             lobe = _pow(normal.dot(half), material.shininess)
             out = out + (diffuse + specular * lobe) * irradiance
-    return out
+    return out, touched
 
 
 def radiance(
@@ -92,8 +107,14 @@ def radiance(
     width,
     u: Float[Array, " n"],
     depth: int,
-) -> Vec3:
-    """Radiance (RGB `Vec3`) arriving at `origin` along unit `direction`."""
+    track: tuple[int, ...] = (),
+) -> tuple[Vec3, Bool[Array, ""]]:
+    """Radiance (RGB `Vec3`) arriving at `origin` along unit `direction`.
+
+    The second output says whether the radiance depends on the objects whose
+    indices are in `track` (the ray or one of its shadow or mirror rays
+    touches them); `render`'s sparse reverse pass skips the other rays.
+    """
     hits = [obj.intersect(origin, direction, width) for obj in scene.objects]
     weights = []
     transmit_all = jnp.ones_like(direction.x)
@@ -106,10 +127,16 @@ def radiance(
         weights.append(hk.alpha * trans)
         transmit_all = transmit_all * (1.0 - hk.alpha)
     out = Vec3.of(scene.background) * transmit_all
+    dep = jnp.zeros(direction.x.shape, bool)
     for k, (hk, wk) in enumerate(zip(hits, weights, strict=True)):
         footprint = width[0] + width[1] * hk.t
-        lk = direct_light(scene, k, hk.point, hk.normal, -direction, footprint, u)
+        lk, t_k = direct_light(
+            scene, k, hk.point, hk.normal, -direction, footprint, u, track
+        )
         out = out + lk * wk
+        dep = dep | (t_k & (wk > 0))
+        if k in track:
+            dep = dep | (hk.alpha > 0)
     if depth > 1 and hits:
         # Mirror bounce from the surface with the largest weight only, so the
         # cost grows linearly (not as K**depth) with depth.
@@ -132,6 +159,7 @@ def radiance(
         scale = 1.0 + jnp.maximum(jnp.maximum(abs(p.x), abs(p.y)), abs(p.z))
         o_r = p + n * (1e-4 * scale)
         w_r = (width[0] + width[1] * best.t, width[1])
-        l_r = radiance(scene, o_r, d_r, w_r, u, depth - 1)
+        l_r, dep_r = radiance(scene, o_r, d_r, w_r, u, depth - 1, track)
         out = out + l_r * best_refl * best_w
-    return out
+        dep = dep | (dep_r & (best_w > 0))
+    return out, dep
