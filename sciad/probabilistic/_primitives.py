@@ -17,15 +17,18 @@ never to a model at module level that you then call under several traces.
 """
 
 import functools
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._custom_types import ArrayLike, PRNGKeyArray
-from .distributions import constraints
+from .._custom_types import Array, ArrayLike, PRNGKeyArray
+from .distributions import _base as _dist_base, constraints
 from .distributions._base import Distribution
 from .distributions._special import Unit
 
@@ -62,7 +65,7 @@ class Messenger:
     or a decorator when called on a function.
     """
 
-    def __init__(self, fn=None):
+    def __init__(self, fn: Callable | None = None):
         if fn is not None and not callable(fn):
             raise ValueError(
                 f"{type(self).__name__}: expected a callable model; got {fn!r}"
@@ -82,6 +85,8 @@ class Messenger:
         elif self in _PYRO_STACK:
             # An exception unwound the model: drop this handler and anything above it.
             del _PYRO_STACK[_PYRO_STACK.index(self) :]
+        if not _PYRO_STACK and _dist_base._PENDING:
+            _dist_base.flush_pending_checks(check=exc_type is None)
 
     def process_message(self, msg):
         pass
@@ -168,20 +173,18 @@ def _check_observation(msg):
         )
     if getattr(fn, "_validate_args", False):
         ok = jnp.all(fn.support(value))
+        what = f"sample site '{name}': observed value"
+        where = f"the support {fn.support!r} of {_base_name(fn)}"
         if isinstance(ok, jax.core.Tracer):
-            import equinox as eqx
-
-            msg["value"] = eqx.error_if(
-                value,
-                ~ok,
-                f"sample site '{name}': observed value outside support {fn.support!r}",
-            )
+            msg["value"] = eqx.error_if(value, ~ok, f"{what} outside {where}")
         elif not bool(ok):
-            raise ValueError(
-                f"sample site '{name}': observed value "
-                f"{np.asarray(value)} is outside the "
-                f"support {fn.support!r}."
-            )
+            raise ValueError(f"{what} {np.asarray(value)} is outside {where}.")
+
+
+def _base_name(fn):
+    while hasattr(fn, "base_dist"):
+        fn = fn.base_dist
+    return type(fn).__name__
 
 
 def sample(
@@ -189,7 +192,7 @@ def sample(
     fn: Distribution,
     obs: ArrayLike | None = None,
     rng_key: PRNGKeyArray | None = None,
-    sample_shape: tuple = (),
+    sample_shape: Sequence[int] = (),
     infer: dict | None = None,
     obs_mask: ArrayLike | None = None,
 ) -> Any:
@@ -217,6 +220,8 @@ def sample(
                 "run the model under handlers.seed(model, rng_seed=...)."
             )
         return fn(rng_key=rng_key, sample_shape=sample_shape)
+    if _dist_base._PENDING:
+        fn = _dist_base.validate_at_site(fn, name)
     if obs_mask is not None:
         return _masked_observe(name, fn, obs, obs_mask, rng_key, sample_shape, infer)
     msg = _new_msg(
@@ -245,7 +250,13 @@ def _masked_observe(name, fn, obs, obs_mask, rng_key, sample_shape, infer):
     return deterministic(name, jnp.where(batch_mask, observed, unobserved))
 
 
-def param(name, init_value=None, constraint=constraints.real, event_dim=None, **kwargs):
+def param(
+    name: str,
+    init_value: ArrayLike | Callable | None = None,
+    constraint: constraints.Constraint = constraints.real,
+    event_dim: int | None = None,
+    **kwargs: Any,
+) -> Any:
     """A named parameter: ``init_value`` (or ``init_value(key)``) unless substituted."""
     if not _PYRO_STACK:
         if callable(init_value):
@@ -280,9 +291,18 @@ def factor(name: str, log_factor: ArrayLike) -> Any:
     return sample(name, unit, obs=unit.sample(None), infer={"is_auxiliary": True})
 
 
-def prng_key():
-    """A fresh PRNG key from the enclosing ``seed`` handler (``None`` outside one)."""
+def prng_key() -> PRNGKeyArray | None:
+    """A fresh PRNG key from the enclosing ``seed`` handler.
+
+    Outside any handler it warns and returns ``None`` (as NumPyro).
+    """
     if not _PYRO_STACK:
+        warnings.warn(
+            "prng_key() called outside any handler: returning None; run the model "
+            "under handlers.seed(...)",
+            UserWarning,
+            stacklevel=2,
+        )
         return None
     msg = _new_msg(
         "prng_key", None, fn=lambda rng_key: rng_key, kwargs={"rng_key": None}
@@ -290,7 +310,7 @@ def prng_key():
     return apply_stack(msg)["value"]
 
 
-def subsample(data, event_dim):
+def subsample(data: ArrayLike, event_dim: int) -> Array:
     """Index ``data`` along the dim of every enclosing subsampled plate."""
     # The rightmost ``event_dim`` dims of ``data`` are event dims and are skipped.
     if not _PYRO_STACK:

@@ -16,18 +16,23 @@ records. Apply handlers inside the function you ``jit``.
 import itertools
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Collection
 
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from .._custom_types import ArrayLike
+from ._enum import config_enumerate as config_enumerate, enum as enum
 from ._primitives import Messenger, apply_stack
 
 __all__ = [
     "block",
     "condition",
+    "config_enumerate",
     "do",
+    "enum",
     "infer_config",
     "mask",
     "replay",
@@ -73,55 +78,82 @@ class trace(Messenger):
 
 
 def _as_key(rng_seed):
-    if isinstance(rng_seed, int | np.integer):
-        return jr.PRNGKey(rng_seed)
-    arr = rng_seed
-    if jax.dtypes.issubdtype(jnp.result_type(arr), jax.dtypes.prng_key):
-        return arr
-    if jnp.ndim(arr) == 0:
-        return jr.PRNGKey(arr)
-    return arr
+    """``rng_seed`` as a PRNG key (NumPyro's rules: ints become ``jr.key(seed)``)."""
+    if rng_seed is None:
+        return None
+    dtype = getattr(rng_seed, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if jnp.shape(rng_seed) == ():
+            return rng_seed
+    elif isinstance(rng_seed, int | np.integer) or (
+        dtype is not None
+        and jnp.issubdtype(dtype, jnp.integer)
+        and jnp.shape(rng_seed) == ()
+    ):
+        return jr.key(rng_seed)
+    elif dtype == jnp.uint32 and jnp.shape(rng_seed) == (2,):
+        return rng_seed  # a raw (legacy) key from jr.PRNGKey
+    raise TypeError(
+        "seed: `rng_seed` must be an int, an integer scalar array or a single PRNG "
+        f"key; got {type(rng_seed).__name__} of shape {jnp.shape(rng_seed)}"
+    )
 
 
 class seed(Messenger):
     """Supply a fresh PRNG key (split from ``rng_seed``) to every site that needs one.
 
-    ``rng_seed`` is an int or a key. Each entry into the handler restarts from
-    ``rng_seed``, so the same seed always gives the same draws (and a key created
-    under one ``jit`` trace never leaks into another). ``hide_types`` lists site
-    types that should not be seeded.
+    ``rng_seed`` is an int (becomes ``jax.random.key(rng_seed)``), an integer scalar
+    array or a key; ``None`` seeds nothing. Every ``sample`` site without a value or
+    key, every ``prng_key()`` and every subsampled ``plate`` gets
+    ``rng_key, sub = split(rng_key)`` and uses ``sub``; a site that already has a key
+    (from ``rng_key=`` or an inner ``seed``) or a value does not advance the key.
+    As in NumPyro, calling a seeded *function* runs a copy starting from the
+    handler's key, so ``seeded()`` twice gives the same draws and no key (or
+    tracer) is stored in the wrapper; used as a *context manager* the handler is
+    stateful and its key keeps advancing across ``with`` blocks. ``hide_types``
+    lists site types not to seed.
     """
 
-    def __init__(self, fn=None, rng_seed=None, hide_types=None):
-        if rng_seed is None:
-            raise ValueError("seed: `rng_seed` (an int or a PRNG key) is required")
-        self._initial_key = _as_key(rng_seed)
-        self.rng_key = self._initial_key
-        self.hide_types = () if hide_types is None else tuple(hide_types)
+    def __init__(
+        self,
+        fn: Callable | None = None,
+        rng_seed: int | ArrayLike | None = None,
+        hide_types: Collection[str] | None = None,
+    ):
+        self.rng_key = _as_key(rng_seed)
+        self.hide_types = [] if hide_types is None else list(hide_types)
+        self._stateful = False
         super().__init__(fn)
 
-    def __enter__(self):
-        self.rng_key = self._initial_key
-        return super().__enter__()
-
     def process_message(self, msg):
-        t = msg["type"]
-        if t in self.hide_types:
+        if msg["type"] in self.hide_types:
             return
-        needs_key = (
-            t == "sample"
-            and not msg["is_observed"]
-            and msg["kwargs"].get("rng_key") is None
-        ) or t in ("prng_key", "plate")
-        if needs_key and msg["value"] is None:
+        if msg["type"] not in ("sample", "prng_key", "plate", "control_flow"):
+            return
+        if msg["kwargs"].get("rng_key") is not None or msg["value"] is not None:
+            return
+        if self.rng_key is not None:
             self.rng_key, sub = jr.split(self.rng_key)
             msg["kwargs"]["rng_key"] = sub
+
+    def __call__(self, *args, **kwargs):
+        if self.fn is not None and not self._stateful:
+            clone = seed(self.fn, hide_types=self.hide_types)
+            clone.rng_key = self.rng_key
+            clone._stateful = True
+            return clone(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
 
 class substitute(Messenger):
     """Set values from ``data[name]`` or ``substitute_fn(site)`` (``None``: keep)."""
 
-    def __init__(self, fn=None, data=None, substitute_fn=None):
+    def __init__(
+        self,
+        fn: Callable | None = None,
+        data: dict | None = None,
+        substitute_fn: Callable | None = None,
+    ):
         if (data is None) == (substitute_fn is None):
             raise ValueError(
                 "substitute: give exactly one of `data` or `substitute_fn`"
@@ -144,7 +176,12 @@ class substitute(Messenger):
 class condition(Messenger):
     """Observe sample sites at ``data[name]`` (or ``condition_fn(site)``)."""
 
-    def __init__(self, fn=None, data=None, condition_fn=None):
+    def __init__(
+        self,
+        fn: Callable | None = None,
+        data: dict | None = None,
+        condition_fn: Callable | None = None,
+    ):
         if (data is None) == (condition_fn is None):
             raise ValueError("condition: give exactly one of `data` or `condition_fn`")
         self.data = data
@@ -166,7 +203,7 @@ class condition(Messenger):
 class replay(Messenger):
     """Reuse latent sample values (and plate indices) recorded in ``trace``."""
 
-    def __init__(self, fn=None, trace=None):
+    def __init__(self, fn: Callable | None = None, trace: dict | None = None):
         if trace is None:
             raise ValueError("replay: `trace` is required")
         self.trace = trace
@@ -202,7 +239,12 @@ class block(Messenger):
     """
 
     def __init__(
-        self, fn=None, hide_fn=None, hide=None, expose_types=None, expose=None
+        self,
+        fn: Callable | None = None,
+        hide_fn: Callable | None = None,
+        hide: Collection[str] | None = None,
+        expose_types: Collection[str] | None = None,
+        expose: Collection[str] | None = None,
     ):
         if hide_fn is not None:
             self.hide_fn = hide_fn
@@ -224,7 +266,7 @@ class block(Messenger):
 class scale(Messenger):
     """Multiply the log-density of every enclosed sample site by ``scale`` (> 0)."""
 
-    def __init__(self, fn=None, scale=1.0):
+    def __init__(self, fn: Callable | None = None, scale: float | ArrayLike = 1.0):
         if not isinstance(scale, jax.core.Tracer) and np.any(np.asarray(scale) <= 0):
             raise ValueError(f"scale: `scale` must be positive; got {scale!r}")
         self.scale = scale
@@ -239,7 +281,7 @@ class scale(Messenger):
 class mask(Messenger):
     """Zero the log-density of enclosed sample sites where ``mask`` is False."""
 
-    def __init__(self, fn=None, mask=True):
+    def __init__(self, fn: Callable | None = None, mask: bool | ArrayLike = True):
         if jnp.result_type(mask) != jnp.bool_:
             raise ValueError(
                 "mask: `mask` must be a boolean array; "
@@ -265,7 +307,7 @@ class do(Messenger):
     the rest of the model sees (Pyro's semantics, with the hidden ``name__CF`` site).
     """
 
-    def __init__(self, fn=None, data=None):
+    def __init__(self, fn: Callable | None = None, data: dict | None = None):
         if data is None:
             raise ValueError("do: `data` is required")
         self.data = data
@@ -305,7 +347,9 @@ class reparam(Messenger):
     See :mod:`sciad.probabilistic.reparam` (e.g. ``LocScaleReparam(centered=0)``).
     """
 
-    def __init__(self, fn=None, config=None):
+    def __init__(
+        self, fn: Callable | None = None, config: dict | Callable | None = None
+    ):
         if config is None:
             raise ValueError("reparam: `config` (dict or callable) is required")
         self.config = config
@@ -334,7 +378,7 @@ class reparam(Messenger):
 class infer_config(Messenger):
     """Update each sample site's ``infer`` dict with ``config_fn(site)``."""
 
-    def __init__(self, fn=None, config_fn=None):
+    def __init__(self, fn: Callable | None = None, config_fn: Callable | None = None):
         self.config_fn = config_fn
         super().__init__(fn)
 
@@ -346,7 +390,9 @@ class infer_config(Messenger):
 class scope(Messenger):
     """Prefix site names with ``prefix + divider`` (to reuse a sub-model twice)."""
 
-    def __init__(self, fn=None, prefix="", divider="/"):
+    def __init__(
+        self, fn: Callable | None = None, prefix: str = "", divider: str = "/"
+    ):
         self.prefix = prefix
         self.divider = divider
         super().__init__(fn)

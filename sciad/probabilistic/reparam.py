@@ -1,10 +1,14 @@
 """Reparametrisations for ``handlers.reparam`` (as ``numpyro.infer.reparam``)."""
 
+from collections.abc import Collection
+from typing import Any
+
 import jax.numpy as jnp
 
+from .._custom_types import ArrayLike
 from ._primitives import param, sample
 from .distributions import constraints
-from .distributions._base import ExpandedDistribution, Independent
+from .distributions._base import Distribution, ExpandedDistribution, Independent
 
 __all__ = ["LocScaleReparam", "Reparam"]
 
@@ -49,7 +53,11 @@ class LocScaleReparam(Reparam):
         Programs", ICML 2020, arXiv:1906.03028.
     """
 
-    def __init__(self, centered=None, shape_params=()):
+    def __init__(
+        self,
+        centered: float | ArrayLike | None = None,
+        shape_params: Collection[str] = (),
+    ):
         if centered is not None and not isinstance(centered, jnp.ndarray):
             if not 0 <= centered <= 1:
                 raise ValueError(
@@ -58,7 +66,9 @@ class LocScaleReparam(Reparam):
         self.centered = centered
         self.shape_params = tuple(shape_params)
 
-    def __call__(self, name, fn, obs):
+    def __call__(
+        self, name: str, fn: Distribution, obs: ArrayLike | None
+    ) -> tuple[Distribution | None, Any]:
         if obs is not None:
             raise ValueError(
                 f"LocScaleReparam cannot be applied to observed site '{name}'"

@@ -268,3 +268,110 @@ def test_log_density_matches_numpyro_for_composed_handlers():
         make(numpyro, ndist, numpyro.handlers, NLocScale), (Y,), {}, params
     )[0]
     np.testing.assert_allclose(ours, ref, rtol=1e-10)
+
+
+# --- seed: NumPyro's key-splitting semantics ------------------------------------
+
+
+def _keyed_model(p, d):
+    # Every kind of key consumer: latent, prng_key(), subsampled plate, observed
+    # (no key), explicit rng_key (no key), latent again.
+    def m():
+        p.sample("a", d.Normal(0.0, 1.0))
+        k1 = p.prng_key()
+        with p.plate("N", 5, subsample_size=2):
+            p.sample("b", d.Normal(0.0, 1.0))
+        p.sample("c", d.Normal(0.0, 1.0), obs=1.0)
+        p.sample("e", d.Normal(0.0, 1.0), rng_key=jr.key(7))
+        p.sample("f", d.Normal(0.0, 1.0))
+        return k1, p.prng_key()
+
+    return m
+
+
+def _keys(p, h, model, wrap):
+    """Key data of every site key and returned key, under handler layout ``wrap``."""
+    tr = h.trace(wrap(h, model)).get_trace()
+    site_keys = {
+        k: jr.key_data(s["kwargs"]["rng_key"])
+        for k, s in tr.items()
+        if s["type"] in ("sample", "plate") and s["kwargs"].get("rng_key") is not None
+    }
+    return site_keys
+
+
+SEED_LAYOUTS = {
+    "seed": lambda h, m: h.seed(m, 0),
+    "condition-inside-seed": lambda h, m: h.seed(h.condition(m, {"a": 1.0}), 0),
+    "condition-outside-seed": lambda h, m: h.condition(h.seed(m, 0), {"a": 1.0}),
+    "substitute-inside-seed": lambda h, m: h.seed(h.substitute(m, {"b": 1.0}), 0),
+    "nested-seeds": lambda h, m: h.seed(h.seed(m, 1), 2),
+    "hide-plate": lambda h, m: h.seed(m, 0, hide_types=["plate"]),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(SEED_LAYOUTS))
+def test_seed_splits_keys_like_numpyro(layout):
+    numpyro = pytest.importorskip("numpyro")
+    import numpyro.distributions as ndist
+
+    wrap = SEED_LAYOUTS[layout]
+    if layout == "hide-plate":
+        # Without a key the subsampled plate cannot draw: both libraries refuse.
+        with pytest.raises(Exception):  # noqa: B017 -- numpyro's error type differs
+            _keys(numpyro, numpyro.handlers, _keyed_model(numpyro, ndist), wrap)
+        with pytest.raises(RuntimeError, match="plate 'N' with subsample_size"):
+            _keys(spp, handlers, _keyed_model(spp, dist), wrap)
+        return
+    ours = _keys(spp, handlers, _keyed_model(spp, dist), wrap)
+    ref = _keys(numpyro, numpyro.handlers, _keyed_model(numpyro, ndist), wrap)
+    # Same sites receive keys, and they are the same keys: same split tree.
+    assert ours.keys() == ref.keys()
+    for k in ref:
+        np.testing.assert_array_equal(ours[k], ref[k], err_msg=k)
+
+
+def test_seed_returned_keys_and_reentry_match_numpyro():
+    numpyro = pytest.importorskip("numpyro")
+    import numpyro.distributions as ndist
+
+    def run(p, h, d):
+        model = _keyed_model(p, d)
+        seeded = h.seed(model, rng_seed=0)
+        first, again = seeded(), seeded()  # a seeded function restarts each call
+        ctx = h.seed(rng_seed=0)
+        with ctx:  # a seed context manager keeps its state across entries
+            k_a = p.prng_key()
+        with ctx:
+            k_b = p.prng_key()
+        with h.seed(rng_seed=5):
+            inner = h.seed(model, rng_seed=1)()  # inner seed: outer key not used
+            k_outer = p.prng_key()
+        return [jr.key_data(k) for k in (*first, *again, k_a, k_b, *inner, k_outer)]
+
+    ours = run(spp, handlers, dist)
+    ref = run(numpyro, numpyro.handlers, ndist)
+    for a, b in zip(ours, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ours[0], ours[2])  # restart on call
+    assert not np.array_equal(ours[4], ours[5])  # context manager advances
+    np.testing.assert_array_equal(ours[8], jr.key_data(jr.split(jr.key(5))[1]))
+
+
+def test_seed_arguments():
+    assert handlers.seed(model, rng_seed=jnp.array(3))() == handlers.seed(model, 3)()
+    assert handlers.seed(model, rng_seed=jr.PRNGKey(3))().shape == ()
+    with pytest.raises(TypeError, match="rng_seed"):
+        handlers.seed(model, rng_seed=1.5)
+    with pytest.raises(TypeError, match="rng_seed"):
+        handlers.seed(model, rng_seed=jr.split(jr.key(0), 2))
+    # rng_seed=None seeds nothing (NumPyro): the sample site then names itself.
+    with pytest.raises(RuntimeError, match="sample site 'mu'"):
+        handlers.seed(model, rng_seed=None)()
+
+
+def test_seeded_function_does_not_leak_tracers():
+    seeded = handlers.seed(model, rng_seed=0)
+    a = jax.jit(lambda: seeded())()
+    b = jax.jit(lambda y: seeded(y))(Y)  # a second trace reuses the same wrapper
+    assert a == b == seeded()

@@ -8,6 +8,8 @@ follow ``numpyro.distributions.Distribution``.
 """
 
 import contextlib
+import dataclasses
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -15,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from . import constraints
 from .transforms import _sum_rightmost as sum_rightmost
 
@@ -63,6 +66,95 @@ def _is_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
+# Distributions built with validation inside a running model, awaiting the check at
+# the sample site that consumes them (see `validate_at_site`).
+_PENDING: list = []
+
+
+def _model_running() -> bool:
+    from .._primitives import _PYRO_STACK  # lazy: _primitives imports this module
+
+    return bool(_PYRO_STACK)
+
+
+def _param_checks(d):
+    """``(name, constraint, value, all_ok)`` per constrained parameter of ``d``."""
+    for name, constraint in d.arg_constraints.items():
+        value = getattr(d, name, None)
+        if value is None or constraint is constraints.dependent:
+            continue
+        yield name, constraint, value, jnp.all(constraint(value))
+
+
+def _eager_msg(d, name, constraint, value, site=None):
+    where = "" if site is None else f"sample site '{site}': "
+    return (
+        f"{where}{type(d).__name__}: parameter `{name}` must satisfy {constraint!r}; "
+        f"got {np.asarray(value)} (shape {jnp.shape(value)})."
+    )
+
+
+def _jit_msg(d, name, site=None):
+    where = "" if site is None else f"sample site '{site}': "
+    constraint = d.arg_constraints[name]
+    return (
+        f"{where}{type(d).__name__}: parameter `{name}` violates its constraint "
+        f"{constraint!r}"
+    )
+
+
+def validate_at_site(fn: "Distribution", site: str) -> "Distribution":
+    """Run the deferred parameter checks of ``fn`` (and wrapped ones) at ``site``.
+
+    Eagerly a violation raises ``ValueError`` naming site, distribution, parameter,
+    constraint and value; under ``jit`` the parameters of the returned copy carry
+    ``eqx.error_if`` with a message naming site, distribution, parameter and
+    constraint. Distributions built outside a model were checked when built.
+    """
+    updates = {}
+    for field in dataclasses.fields(fn):
+        sub = getattr(fn, field.name, None)
+        if isinstance(sub, Distribution):
+            checked = validate_at_site(sub, site)
+            if checked is not sub:
+                updates[field.name] = checked
+    if any(p is fn for p in _PENDING):
+        _PENDING[:] = [p for p in _PENDING if p is not fn]
+        for name, constraint, value, ok in _param_checks(fn):
+            if _is_tracer(ok):
+                updates[name] = eqx.error_if(value, ~ok, _jit_msg(fn, name, site))
+            elif not bool(ok):
+                raise ValueError(_eager_msg(fn, name, constraint, value, site))
+    if not updates:
+        return fn
+    names = list(updates)
+    return eqx.tree_at(
+        lambda d: [getattr(d, n) for n in names], fn, [updates[n] for n in names]
+    )
+
+
+def flush_pending_checks(check: bool = True) -> None:
+    """End of a model run: check distributions that no sample site consumed.
+
+    Concrete parameters are checked (the error says no site consumed them); traced
+    ones cannot be attached to any output any more and are dropped.
+    """
+    pending = list(_PENDING)
+    _PENDING.clear()
+    if not check:
+        return
+    for d in pending:
+        values = [getattr(d, k, None) for k in d.arg_constraints]
+        if any(_is_tracer(v) for v in values):
+            continue
+        for name, constraint, value, ok in _param_checks(d):
+            if not bool(ok):
+                raise ValueError(
+                    _eager_msg(d, name, constraint, value)[:-1]
+                    + " (built inside the model, not passed to any sample site)."
+                )
+
+
 class Distribution(eqx.Module):
     """Base class of all distributions (NumPyro-compatible interface)."""
 
@@ -75,31 +167,24 @@ class Distribution(eqx.Module):
     def _finish_init(self, validate_args):
         """Record ``validate_args`` and check every parameter against its constraint.
 
-        Outside ``jit`` a violation raises ``ValueError`` naming parameter and value;
-        under ``jit`` the parameter is wrapped in ``eqx.error_if`` so the check runs on
-        device and raises when the value is used.
+        Outside a model, a violation raises ``ValueError`` naming parameter and value
+        (outside ``jit``) or wraps the parameter in ``eqx.error_if`` (under ``jit``).
+        Inside a running model the check is deferred to the ``sample`` site that
+        consumes the distribution, so the error also names the site.
         """
         if validate_args is None:
             validate_args = _VALIDATION["enabled"]
         self._validate_args = bool(validate_args)
         if not self._validate_args:
             return
-        name_cls = type(self).__name__
-        for name, constraint in self.arg_constraints.items():
-            value = getattr(self, name, None)
-            if value is None or constraint is constraints.dependent:
-                continue
-            ok = jnp.all(constraint(value))
-            if not _is_tracer(ok):
-                if not bool(ok):
-                    raise ValueError(
-                        f"{name_cls}: parameter `{name}` must satisfy {constraint!r}; "
-                        f"got {np.asarray(value)} (shape {jnp.shape(value)})."
-                    )
-            else:
-                msg = f"{name_cls}: parameter `{name}` violates its constraint "
-                msg += repr(constraint)
-                setattr(self, name, eqx.error_if(value, ~ok, msg))
+        if _model_running():
+            _PENDING.append(self)
+            return
+        for name, constraint, value, ok in _param_checks(self):
+            if _is_tracer(ok):
+                setattr(self, name, eqx.error_if(value, ~ok, _jit_msg(self, name)))
+            elif not bool(ok):
+                raise ValueError(_eager_msg(self, name, constraint, value))
 
     # --- shapes -------------------------------------------------------------
     @property
@@ -119,7 +204,7 @@ class Distribution(eqx.Module):
     def event_dim(self) -> int:
         return len(self.event_shape)
 
-    def shape(self, sample_shape=()) -> tuple:
+    def shape(self, sample_shape: Sequence[int] = ()) -> tuple[int, ...]:
         return tuple(sample_shape) + tuple(self.batch_shape) + tuple(self.event_shape)
 
     @property
@@ -131,27 +216,30 @@ class Distribution(eqx.Module):
         return set(self.reparametrized_params) == set(self.arg_constraints)
 
     # --- interface ----------------------------------------------------------
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         raise NotImplementedError(f"{type(self).__name__} cannot be sampled")
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         raise NotImplementedError
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         raise NotImplementedError
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         raise NotImplementedError
 
-    def cdf(self, value):
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         raise NotImplementedError
 
-    def icdf(self, q):
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
         raise NotImplementedError
 
-    def enumerate_support(self, expand=True):
+    def entropy(self) -> Float[Array, "..."]:
+        raise NotImplementedError
+
+    def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
@@ -160,23 +248,23 @@ class Distribution(eqx.Module):
         return self.sample(key, *args, **kwargs)
 
     # --- shape wrappers -----------------------------------------------------
-    def expand(self, batch_shape) -> "Distribution":
+    def expand(self, batch_shape: Sequence[int]) -> "Distribution":
         batch_shape = tuple(batch_shape)
         if batch_shape == tuple(self.batch_shape):
             return self
         return ExpandedDistribution(self, batch_shape)
 
-    def expand_by(self, sample_shape) -> "Distribution":
+    def expand_by(self, sample_shape: Sequence[int]) -> "Distribution":
         return self.expand(tuple(sample_shape) + tuple(self.batch_shape))
 
-    def to_event(self, reinterpreted_batch_ndims=None) -> "Distribution":
+    def to_event(self, reinterpreted_batch_ndims: int | None = None) -> "Distribution":
         if reinterpreted_batch_ndims is None:
             reinterpreted_batch_ndims = len(self.batch_shape)
         if reinterpreted_batch_ndims == 0:
             return self
         return Independent(self, reinterpreted_batch_ndims)
 
-    def mask(self, mask) -> "Distribution":
+    def mask(self, mask: bool | ArrayLike) -> "Distribution":
         if mask is True:
             return self
         return MaskedDistribution(self, mask)
@@ -207,15 +295,15 @@ class _Wrapper(Distribution):
     def reparametrized_params(self):
         return self.base_dist.reparametrized_params
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return self.base_dist.sample(key, sample_shape)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.base_dist.mean
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.base_dist.variance
 
 
@@ -248,7 +336,20 @@ class ExpandedDistribution(_Wrapper):
     def batch_shape(self):
         return self._expand_shape
 
-    def sample(self, key, sample_shape=()):
+    @property
+    def has_enumerate_support(self):
+        return self.base_dist.has_enumerate_support
+
+    def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
+        values = self.base_dist.enumerate_support(expand=False)
+        values = jnp.reshape(values, (-1,) + (1,) * len(self._expand_shape))
+        return (
+            jnp.broadcast_to(values, values.shape[:1] + self._expand_shape)
+            if expand
+            else values
+        )
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         # Draw extra leading dims for new batch dims, plus one dim per size-1 base dim
         # being expanded; then move those dims into place so every entry is independent.
         sample_shape = tuple(sample_shape)
@@ -269,7 +370,7 @@ class ExpandedDistribution(_Wrapper):
             x = jnp.moveaxis(x, src, [offset + i for i in expanded])
         return x
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         lp = self.base_dist.log_prob(value)
         shape = jnp.broadcast_shapes(
             self._expand_shape,
@@ -278,18 +379,21 @@ class ExpandedDistribution(_Wrapper):
         return jnp.broadcast_to(lp, shape)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return jnp.broadcast_to(self.base_dist.mean, self.shape())
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return jnp.broadcast_to(self.base_dist.variance, self.shape())
 
-    def cdf(self, value):
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         return self.base_dist.cdf(value)
 
-    def icdf(self, q):
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
         return self.base_dist.icdf(q)
+
+    def entropy(self) -> Float[Array, "..."]:
+        return jnp.broadcast_to(self.base_dist.entropy(), self._expand_shape)
 
 
 class Independent(_Wrapper):
@@ -298,7 +402,9 @@ class Independent(_Wrapper):
     base_dist: Distribution
     reinterpreted_batch_ndims: int = eqx.field(static=True)
 
-    def __init__(self, base_dist, reinterpreted_batch_ndims, *, validate_args=None):
+    def __init__(
+        self, base_dist, reinterpreted_batch_ndims, *, validate_args: bool | None = None
+    ):
         n = reinterpreted_batch_ndims
         if not (isinstance(n, int) and 0 <= n <= len(base_dist.batch_shape)):
             raise ValueError(
@@ -327,10 +433,13 @@ class Independent(_Wrapper):
             self.base_dist.support, self.reinterpreted_batch_ndims
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         return sum_rightmost(
             self.base_dist.log_prob(value), self.reinterpreted_batch_ndims
         )
+
+    def entropy(self) -> Float[Array, "..."]:
+        return sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
 
 
 class MaskedDistribution(_Wrapper):
@@ -348,7 +457,14 @@ class MaskedDistribution(_Wrapper):
         self._mask = mask
         self._validate_args = base_dist._validate_args
 
-    def log_prob(self, value):
+    @property
+    def has_enumerate_support(self):
+        return self.base_dist.has_enumerate_support
+
+    def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
+        return self.base_dist.enumerate_support(expand)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         # Replace masked-out values by a feasible point first, so an invalid masked
         # value
         # cannot leak NaN into the gradient through jnp.where.

@@ -1,12 +1,14 @@
 """Distributions on bounded intervals: Uniform, Beta, TruncatedNormal."""
 
 import math
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
-from jax.scipy.special import betaln, log_ndtr, ndtr, ndtri
+from jax.scipy.special import betainc, betaln, digamma, log_ndtr, ndtr, ndtri
 
+from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -21,7 +23,13 @@ class Uniform(Distribution):
     arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
     reparametrized_params = ["low", "high"]
 
-    def __init__(self, low=0.0, high=1.0, *, validate_args=None):
+    def __init__(
+        self,
+        low: ArrayLike = 0.0,
+        high: ArrayLike = 1.0,
+        *,
+        validate_args: bool | None = None,
+    ):
         self.low, self.high = promote_params(low, high)
         self._finish_init(validate_args)
 
@@ -29,26 +37,29 @@ class Uniform(Distribution):
     def support(self):
         return constraints.interval(self.low, self.high)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         u = jr.uniform(key, self.shape(sample_shape), self.low.dtype)
         return self.low + u * (self.high - self.low)
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         inside = (value >= self.low) & (value <= self.high)
         return jnp.where(inside, -jnp.log(self.high - self.low), -jnp.inf)
 
-    def cdf(self, value):
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         return jnp.clip((value - self.low) / (self.high - self.low), 0.0, 1.0)
 
-    def icdf(self, q):
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
         return self.low + q * (self.high - self.low)
 
+    def entropy(self) -> Float[Array, "..."]:
+        return jnp.log(self.high - self.low)
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return (self.low + self.high) / 2
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return (self.high - self.low) ** 2 / 12
 
 
@@ -66,13 +77,19 @@ class Beta(Distribution):
     support = constraints.unit_interval
     reparametrized_params = ["concentration1", "concentration0"]
 
-    def __init__(self, concentration1, concentration0, *, validate_args=None):
+    def __init__(
+        self,
+        concentration1: ArrayLike,
+        concentration0: ArrayLike,
+        *,
+        validate_args: bool | None = None,
+    ):
         self.concentration1, self.concentration0 = promote_params(
             concentration1, concentration0
         )
         self._finish_init(validate_args)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         shape = self.shape(sample_shape)
         return jr.beta(
             key,
@@ -82,17 +99,30 @@ class Beta(Distribution):
             self.concentration1.dtype,
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         a, b = self.concentration1, self.concentration0
         lp = (a - 1) * jnp.log(value) + (b - 1) * jnp.log1p(-value) - betaln(a, b)
         return jnp.where((value >= 0) & (value <= 1), lp, -jnp.inf)
 
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        x = jnp.clip(value, 0.0, 1.0)
+        return betainc(self.concentration1, self.concentration0, x)
+
+    def entropy(self) -> Float[Array, "..."]:
+        a, b = self.concentration1, self.concentration0
+        return (
+            betaln(a, b)
+            - (a - 1) * digamma(a)
+            - (b - 1) * digamma(b)
+            + (a + b - 2) * digamma(a + b)
+        )
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.concentration1 / (self.concentration1 + self.concentration0)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         a, b = self.concentration1, self.concentration0
         return a * b / ((a + b) ** 2 * (a + b + 1))
 
@@ -132,7 +162,15 @@ class TruncatedNormal(Distribution):
     }
     reparametrized_params = ["loc", "scale", "low", "high"]
 
-    def __init__(self, loc=0.0, scale=1.0, *, low=None, high=None, validate_args=None):
+    def __init__(
+        self,
+        loc: ArrayLike = 0.0,
+        scale: ArrayLike = 1.0,
+        *,
+        low: ArrayLike | None = None,
+        high: ArrayLike | None = None,
+        validate_args: bool | None = None,
+    ):
         self._bounds = (low is not None, high is not None)
         low = -jnp.inf if low is None else low
         high = jnp.inf if high is None else high
@@ -155,7 +193,7 @@ class TruncatedNormal(Distribution):
     def _standardised(self):
         return (self.low - self.loc) / self.scale, (self.high - self.loc) / self.scale
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         alpha, beta = self._standardised()
         # Sample in whichever tail keeps the CDF values away from 1 (mirror if alpha >
         # 0).
@@ -168,7 +206,7 @@ class TruncatedNormal(Distribution):
         z = jnp.clip(jnp.where(flip, -z, z), alpha, beta)
         return self.loc + self.scale * z
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         alpha, beta = self._standardised()
         z = (value - self.loc) / self.scale
         lp = -0.5 * z**2 - 0.5 * math.log(2 * math.pi) - jnp.log(self.scale)
@@ -184,12 +222,43 @@ class TruncatedNormal(Distribution):
         inv_z = jnp.exp(-log_z)
         return (pa - pb) * inv_z, (a_pa - b_pb) * inv_z
 
+    def _tails(self):
+        # Work in the tail where the CDF values are small (mirror if alpha > 0), so
+        # differences of CDFs do not cancel: returns (flip, Phi(lo), Phi(hi)).
+        alpha, beta = self._standardised()
+        flip = alpha > 0
+        lo = jnp.where(flip, -beta, alpha)
+        hi = jnp.where(flip, -alpha, beta)
+        return flip, ndtr(lo), ndtr(hi)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        flip, p_lo, p_hi = self._tails()
+        z = (value - self.loc) / self.scale
+        c = jnp.where(flip, p_hi - ndtr(-z), ndtr(z) - p_lo) / (p_hi - p_lo)
+        return jnp.clip(c, 0.0, 1.0)
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        flip, p_lo, p_hi = self._tails()
+        mass = p_hi - p_lo
+        z = jnp.where(flip, -ndtri(p_hi - q * mass), ndtri(p_lo + q * mass))
+        return self.loc + self.scale * z
+
+    def entropy(self) -> Float[Array, "..."]:
+        alpha, beta = self._standardised()
+        _, d2 = self._moment_terms()
+        return (
+            0.5 * math.log(2 * math.pi * math.e)
+            + jnp.log(self.scale)
+            + _log_diff_ndtr(alpha, beta)
+            + 0.5 * d2
+        )
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         d1, _ = self._moment_terms()
         return self.loc + self.scale * d1
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         d1, d2 = self._moment_terms()
         return self.scale**2 * (1 + d2 - d1**2)

@@ -1,11 +1,22 @@
 """Location-scale families on the real line: Normal, StudentT, Cauchy, Laplace, ..."""
 
 import math
+from collections.abc import Sequence
 
 import jax.numpy as jnp
 import jax.random as jr
-from jax.scipy.special import gammaln, ndtr, ndtri
+from jax.scipy.special import (
+    betainc,
+    betaln,
+    digamma,
+    expit,
+    gammaln,
+    logit,
+    ndtr,
+    ndtri,
+)
 
+from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -23,7 +34,13 @@ class AbstractLocScale(Distribution):
     support = constraints.real
     reparametrized_params = ["loc", "scale"]
 
-    def __init__(self, loc=0.0, scale=1.0, *, validate_args=None):
+    def __init__(
+        self,
+        loc: ArrayLike = 0.0,
+        scale: ArrayLike = 1.0,
+        *,
+        validate_args: bool | None = None,
+    ):
         self.loc, self.scale = promote_params(loc, scale)
         self._finish_init(validate_args)
 
@@ -31,26 +48,29 @@ class AbstractLocScale(Distribution):
 class Normal(AbstractLocScale):
     r"""Gaussian $\mathcal{N}(\mu=\text{loc}, \sigma=\text{scale})$; reparametrised."""
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         eps = jr.normal(key, self.shape(sample_shape), self.loc.dtype)
         return self.loc + self.scale * eps
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         z = (value - self.loc) / self.scale
         return -0.5 * z**2 - jnp.log(self.scale) - _HALF_LOG_2PI
 
-    def cdf(self, value):
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         return ndtr((value - self.loc) / self.scale)
 
-    def icdf(self, q):
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
         return self.loc + self.scale * ndtri(q)
 
+    def entropy(self) -> Float[Array, "..."]:
+        return 0.5 + _HALF_LOG_2PI + jnp.log(self.scale)
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.loc
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.scale**2
 
 
@@ -70,26 +90,49 @@ class StudentT(Distribution):
     support = constraints.real
     reparametrized_params = ["df", "loc", "scale"]
 
-    def __init__(self, df, loc=0.0, scale=1.0, *, validate_args=None):
+    def __init__(
+        self,
+        df: ArrayLike,
+        loc: ArrayLike = 0.0,
+        scale: ArrayLike = 1.0,
+        *,
+        validate_args: bool | None = None,
+    ):
         self.df, self.loc, self.scale = promote_params(df, loc, scale)
         self._finish_init(validate_args)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         t = jr.t(key, self.df, self.shape(sample_shape), self.loc.dtype)
         return self.loc + self.scale * t
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         df = self.df
         z = (value - self.loc) / self.scale
         norm = gammaln(0.5 * (df + 1)) - gammaln(0.5 * df) - 0.5 * jnp.log(df * math.pi)
         return norm - jnp.log(self.scale) - 0.5 * (df + 1) * jnp.log1p(z**2 / df)
 
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        # P(T <= t) = 1 - I_x(df/2, 1/2) / 2 for t > 0, x = df / (df + t^2).
+        z = (value - self.loc) / self.scale
+        tail = 0.5 * betainc(0.5 * self.df, 0.5, self.df / (self.df + z**2))
+        return jnp.where(z > 0, 1 - tail, tail)
+
+    def entropy(self) -> Float[Array, "..."]:
+        df = self.df
+        half = 0.5 * (df + 1)
+        return (
+            half * (digamma(half) - digamma(0.5 * df))
+            + 0.5 * jnp.log(df)
+            + betaln(0.5 * df, 0.5)
+            + jnp.log(self.scale)
+        )
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return jnp.where(self.df > 1, self.loc, jnp.nan)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         df = self.df
         var = jnp.where(
             df > 2, self.scale**2 * df / jnp.where(df > 2, df - 2, 1.0), jnp.inf
@@ -100,66 +143,89 @@ class StudentT(Distribution):
 class Cauchy(AbstractLocScale):
     """Cauchy (Lorentz) distribution; mean and variance are undefined (NaN / inf)."""
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return self.loc + self.scale * jr.cauchy(
             key, self.shape(sample_shape), self.loc.dtype
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         z = (value - self.loc) / self.scale
         return -math.log(math.pi) - jnp.log(self.scale) - jnp.log1p(z**2)
 
-    def cdf(self, value):
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         return 0.5 + jnp.arctan((value - self.loc) / self.scale) / math.pi
 
-    def icdf(self, q):
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
         return self.loc + self.scale * jnp.tan(math.pi * (q - 0.5))
 
+    def entropy(self) -> Float[Array, "..."]:
+        return math.log(4 * math.pi) + jnp.log(self.scale)
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return jnp.full(self.batch_shape, jnp.nan, self.loc.dtype)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return jnp.full(self.batch_shape, jnp.inf, self.loc.dtype)
 
 
 class Laplace(AbstractLocScale):
     """Laplace (double exponential) distribution."""
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return self.loc + self.scale * jr.laplace(
             key, self.shape(sample_shape), self.loc.dtype
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         return -jnp.log(2 * self.scale) - jnp.abs(value - self.loc) / self.scale
 
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        z = (value - self.loc) / self.scale
+        return 0.5 - 0.5 * jnp.sign(z) * jnp.expm1(-jnp.abs(z))
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        a = q - 0.5
+        return self.loc - self.scale * jnp.sign(a) * jnp.log1p(-2 * jnp.abs(a))
+
+    def entropy(self) -> Float[Array, "..."]:
+        return 1 + jnp.log(2 * self.scale)
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.loc
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return 2 * self.scale**2
 
 
 class Logistic(AbstractLocScale):
     """Logistic distribution."""
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return self.loc + self.scale * jr.logistic(
             key, self.shape(sample_shape), self.loc.dtype
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         z = (value - self.loc) / self.scale
         return -z - 2 * jnp.logaddexp(0.0, -z) - jnp.log(self.scale)
 
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        return expit((value - self.loc) / self.scale)
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        return self.loc + self.scale * logit(q)
+
+    def entropy(self) -> Float[Array, "..."]:
+        return jnp.log(self.scale) + 2.0
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.loc
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.scale**2 * math.pi**2 / 3

@@ -5,13 +5,24 @@ attributes are available afterwards, and ``log_prob`` uses the form that was giv
 (so ``probs=0`` or ``1`` stays exact). Samples are integer arrays.
 """
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jax.scipy.special import expit, gammaln, logit, xlog1py, xlogy
+from jax.scipy.special import (
+    betainc,
+    expit,
+    gammaincc,
+    gammaln,
+    logit,
+    xlog1py,
+    xlogy,
+)
 
+from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -37,7 +48,13 @@ class Bernoulli(Distribution):
     support = constraints.boolean
     has_enumerate_support = True
 
-    def __init__(self, probs=None, logits=None, *, validate_args=None):
+    def __init__(
+        self,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
+        *,
+        validate_args: bool | None = None,
+    ):
         self._from_logits = _one_of("Bernoulli", probs, logits)
         if self._from_logits:
             (self.logits,) = promote_params(logits)
@@ -53,24 +70,31 @@ class Bernoulli(Distribution):
             return {"logits": constraints.real}
         return {"probs": constraints.unit_interval}
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return _int(jr.bernoulli(key, self.probs, self.shape(sample_shape)))
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         if self._from_logits:
             return value * self.logits - jax.nn.softplus(self.logits)
         return xlogy(value, self.probs) + xlog1py(1 - value, -self.probs)
 
-    def enumerate_support(self, expand=True):
+    def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
         values = _int(jnp.arange(2)).reshape((2,) + (1,) * len(self.batch_shape))
         return jnp.broadcast_to(values, (2,) + self.batch_shape) if expand else values
 
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        return jnp.where(value < 0, 0.0, jnp.where(value < 1, 1 - self.probs, 1.0))
+
+    def entropy(self) -> Float[Array, "..."]:
+        p = self.probs
+        return -(xlogy(p, p) + xlog1py(1 - p, -p))
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.probs
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.probs * (1 - self.probs)
 
 
@@ -81,8 +105,16 @@ class Binomial(Distribution):
     probs: jnp.ndarray
     logits: jnp.ndarray
     _from_logits: bool = eqx.field(static=True)
+    has_enumerate_support = True
 
-    def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=None):
+    def __init__(
+        self,
+        total_count: ArrayLike = 1,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
+        *,
+        validate_args: bool | None = None,
+    ):
         self._from_logits = _one_of("Binomial", probs, logits)
         param = logits if self._from_logits else probs
         total_count, param = promote_params(total_count, param)
@@ -104,11 +136,11 @@ class Binomial(Distribution):
     def support(self):
         return constraints.integer_interval(0, self.total_count)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         shape = self.shape(sample_shape)
         return _int(jr.binomial(key, self.total_count, self.probs, shape))
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         n = self.total_count
         log_comb = gammaln(n + 1) - gammaln(value + 1) - gammaln(n - value + 1)
         if self._from_logits:
@@ -118,12 +150,34 @@ class Binomial(Distribution):
         inside = (value >= 0) & (value <= n)
         return jnp.where(inside, log_comb + lp, -jnp.inf)
 
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        # P(X <= k) = I_{1-p}(n - k, k + 1) for 0 <= k < n.
+        n, k = self.total_count, jnp.floor(value)
+        inside = (k >= 0) & (k < n)
+        safe_k = jnp.where(inside, k, 0.0)
+        c = betainc(jnp.where(inside, n - safe_k, 1.0), safe_k + 1, 1 - self.probs)
+        return jnp.where(k < 0, 0.0, jnp.where(k >= n, 1.0, c))
+
+    def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
+        n = self.total_count
+        if isinstance(n, jax.core.Tracer):
+            raise ValueError("Binomial.enumerate_support needs a concrete total_count")
+        n = np.asarray(n)
+        if n.size and not np.all(n == n.flat[0]):
+            raise ValueError(
+                "Binomial.enumerate_support needs one total_count for the whole "
+                f"batch; got {n}"
+            )
+        k = int(n.flat[0]) + 1 if n.size else 1
+        values = _int(jnp.arange(k)).reshape((k,) + (1,) * len(self.batch_shape))
+        return jnp.broadcast_to(values, (k,) + self.batch_shape) if expand else values
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.total_count * self.probs
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.total_count * self.probs * (1 - self.probs)
 
 
@@ -134,23 +188,27 @@ class Poisson(Distribution):
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative_integer
 
-    def __init__(self, rate, *, validate_args=None):
+    def __init__(self, rate: ArrayLike, *, validate_args: bool | None = None):
         (self.rate,) = promote_params(rate)
         self._finish_init(validate_args)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return _int(jr.poisson(key, self.rate, self.shape(sample_shape)))
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         lp = xlogy(value, self.rate) - self.rate - gammaln(value + 1)
         return jnp.where(value >= 0, lp, -jnp.inf)
 
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        k = jnp.floor(value)
+        return jnp.where(k < 0, 0.0, gammaincc(jnp.maximum(k, 0.0) + 1, self.rate))
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.rate
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.rate
 
 
@@ -172,7 +230,13 @@ class Categorical(Distribution):
     _from_logits: bool = eqx.field(static=True)
     has_enumerate_support = True
 
-    def __init__(self, probs=None, logits=None, *, validate_args=None):
+    def __init__(
+        self,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
+        *,
+        validate_args: bool | None = None,
+    ):
         self._from_logits, self.probs, self.logits = _simplex_params(
             "Categorical", probs, logits
         )
@@ -188,11 +252,11 @@ class Categorical(Distribution):
     def support(self):
         return constraints.integer_interval(0, self.probs.shape[-1] - 1)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         shape = self.shape(sample_shape)
         return _int(jr.categorical(key, self.logits, shape=shape))
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         value = jnp.asarray(value)
         shape = jnp.broadcast_shapes(value.shape, self.batch_shape)
         logits = jnp.broadcast_to(self.logits, shape + self.logits.shape[-1:])
@@ -203,17 +267,21 @@ class Categorical(Distribution):
         ]
         return jnp.where((idx >= 0) & (idx < k), lp, -jnp.inf)
 
-    def enumerate_support(self, expand=True):
+    def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
         k = self.probs.shape[-1]
         values = _int(jnp.arange(k)).reshape((k,) + (1,) * len(self.batch_shape))
         return jnp.broadcast_to(values, (k,) + self.batch_shape) if expand else values
 
+    def entropy(self) -> Float[Array, "..."]:
+        p = self.probs
+        return -jnp.sum(jnp.where(p > 0, p * self.logits, 0.0), axis=-1)
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return jnp.full(self.batch_shape, jnp.nan, self.probs.dtype)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return jnp.full(self.batch_shape, jnp.nan, self.probs.dtype)
 
 
@@ -232,12 +300,12 @@ class Multinomial(Distribution):
 
     def __init__(
         self,
-        total_count=1,
-        probs=None,
-        logits=None,
+        total_count: ArrayLike = 1,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
         *,
-        total_count_max=None,
-        validate_args=None,
+        total_count_max: int | None = None,
+        validate_args: bool | None = None,
     ):
         self._from_logits, probs, logits = _simplex_params("Multinomial", probs, logits)
         batch = jnp.broadcast_shapes(jnp.shape(total_count), probs.shape[:-1])
@@ -264,7 +332,7 @@ class Multinomial(Distribution):
     def support(self):
         return constraints.multinomial(self.total_count)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         n_max = self.total_count_max
         if n_max is None:
             if isinstance(self.total_count, jax.core.Tracer):
@@ -282,16 +350,16 @@ class Multinomial(Distribution):
         one_hot = jax.nn.one_hot(draws, k, dtype=self.probs.dtype) * keep[..., None]
         return _int(jnp.sum(one_hot, axis=0))
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         log_norm = gammaln(self.total_count + 1) - jnp.sum(gammaln(value + 1), axis=-1)
         if self._from_logits:
             return log_norm + jnp.sum(value * self.logits, axis=-1)
         return log_norm + jnp.sum(xlogy(value, self.probs), axis=-1)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.total_count[..., None] * self.probs
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.total_count[..., None] * self.probs * (1 - self.probs)

@@ -1,12 +1,14 @@
 """LKJ distribution over Cholesky factors of correlation matrices."""
 
 import math
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jax.scipy.special import gammaln, multigammaln
 
+from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -35,7 +37,12 @@ class LKJCholesky(Distribution):
     support = constraints.corr_cholesky
 
     def __init__(
-        self, dimension, concentration=1.0, sample_method="onion", *, validate_args=None
+        self,
+        dimension,
+        concentration: ArrayLike = 1.0,
+        sample_method="onion",
+        *,
+        validate_args: bool | None = None,
     ):
         if not (isinstance(dimension, int) and dimension >= 2):
             raise ValueError(
@@ -55,7 +62,7 @@ class LKJCholesky(Distribution):
     def event_shape(self):
         return (self.dimension, self.dimension)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         n = self.dimension
         dtype = self.concentration.dtype
         shape = tuple(sample_shape) + self.batch_shape
@@ -74,7 +81,7 @@ class LKJCholesky(Distribution):
         diag = jnp.sqrt(jnp.clip(1 - jnp.sum(w**2, -1), tiny))
         return w + diag[..., None] * jnp.eye(n, dtype=dtype)
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         n = self.dimension
         eta = self.concentration
         i = jnp.arange(n, dtype=eta.dtype)

@@ -1,12 +1,14 @@
 """Multivariate continuous distributions: Dirichlet, (low-rank) multivariate normal."""
 
 import math
+from collections.abc import Sequence
 
 import jax.numpy as jnp
 import jax.random as jr
 from jax.scipy.linalg import cho_solve, solve_triangular
-from jax.scipy.special import gammaln
+from jax.scipy.special import digamma, gammaln
 
+from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -23,7 +25,7 @@ class Dirichlet(Distribution):
     support = constraints.simplex
     reparametrized_params = ["concentration"]
 
-    def __init__(self, concentration, *, validate_args=None):
+    def __init__(self, concentration: ArrayLike, *, validate_args: bool | None = None):
         (self.concentration,) = promote_params(concentration)
         if self.concentration.ndim < 1:
             raise ValueError(
@@ -35,21 +37,32 @@ class Dirichlet(Distribution):
     def event_shape(self):
         return self.concentration.shape[-1:]
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         shape = tuple(sample_shape) + self.batch_shape
         return jr.dirichlet(key, self.concentration, shape, self.concentration.dtype)
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         a = self.concentration
         norm = gammaln(jnp.sum(a, -1)) - jnp.sum(gammaln(a), -1)
         return norm + jnp.sum((a - 1) * jnp.log(value), -1)
 
+    def entropy(self) -> Float[Array, "..."]:
+        a = self.concentration
+        a0 = jnp.sum(a, -1)
+        k = a.shape[-1]
+        return (
+            jnp.sum(gammaln(a), -1)
+            - gammaln(a0)
+            + (a0 - k) * digamma(a0)
+            - jnp.sum((a - 1) * digamma(a), -1)
+        )
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.concentration / jnp.sum(self.concentration, -1, keepdims=True)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         a0 = jnp.sum(self.concentration, -1, keepdims=True)
         return self.concentration * (a0 - self.concentration) / (a0**2 * (a0 + 1))
 
@@ -81,12 +94,12 @@ class MultivariateNormal(Distribution):
 
     def __init__(
         self,
-        loc=0.0,
-        covariance_matrix=None,
-        precision_matrix=None,
-        scale_tril=None,
+        loc: ArrayLike = 0.0,
+        covariance_matrix: ArrayLike | None = None,
+        precision_matrix: ArrayLike | None = None,
+        scale_tril: ArrayLike | None = None,
         *,
-        validate_args=None,
+        validate_args: bool | None = None,
     ):
         given = [
             m is not None for m in (covariance_matrix, precision_matrix, scale_tril)
@@ -140,11 +153,11 @@ class MultivariateNormal(Distribution):
         )
         return cho_solve((self.scale_tril, True), eye)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         eps = jr.normal(key, self.shape(sample_shape), self.loc.dtype)
         return self.loc + jnp.squeeze(self.scale_tril @ eps[..., None], -1)
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         diff = value - self.loc
         shape = jnp.broadcast_shapes(diff.shape[:-1], self.batch_shape)
         tril = jnp.broadcast_to(self.scale_tril, shape + self.scale_tril.shape[-2:])
@@ -154,12 +167,19 @@ class MultivariateNormal(Distribution):
         n = self.loc.shape[-1]
         return -0.5 * jnp.sum(z**2, -1) - half_log_det - 0.5 * n * math.log(2 * math.pi)
 
+    def entropy(self) -> Float[Array, "..."]:
+        n = self.loc.shape[-1]
+        half_log_det = jnp.sum(
+            jnp.log(jnp.diagonal(self.scale_tril, axis1=-2, axis2=-1)), -1
+        )
+        return 0.5 * n * (1 + math.log(2 * math.pi)) + half_log_det
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.loc
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return jnp.sum(self.scale_tril**2, -1)
 
 
@@ -182,7 +202,14 @@ class LowRankMultivariateNormal(Distribution):
     support = constraints.real_vector
     reparametrized_params = ["loc", "cov_factor", "cov_diag"]
 
-    def __init__(self, loc, cov_factor, cov_diag, *, validate_args=None):
+    def __init__(
+        self,
+        loc: ArrayLike,
+        cov_factor: ArrayLike,
+        cov_diag: ArrayLike,
+        *,
+        validate_args: bool | None = None,
+    ):
         loc, cov_diag = promote_params(loc, cov_diag)
         (cov_factor,) = promote_params(cov_factor)
         if cov_factor.ndim < 2 or cov_factor.shape[-2] != loc.shape[-1]:
@@ -208,7 +235,7 @@ class LowRankMultivariateNormal(Distribution):
             w.shape[-2]
         )
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         k1, k2 = jr.split(key)
         k = self.cov_factor.shape[-1]
         shape = tuple(sample_shape) + self.batch_shape
@@ -217,13 +244,22 @@ class LowRankMultivariateNormal(Distribution):
         w_eps = jnp.squeeze(self.cov_factor @ eps_w[..., None], -1)
         return self.loc + w_eps + jnp.sqrt(self.cov_diag) * eps_d
 
-    def log_prob(self, value):
+    def _capacitance(self):
+        # Woodbury with capacitance C = I + W^T D^{-1} W; determinant lemma:
+        # log|Sigma| = log|D| + log|C|.
         w, d = self.cov_factor, self.cov_diag
-        diff = value - self.loc
-        k = w.shape[-1]
         wt_dinv = jnp.swapaxes(w / d[..., None], -2, -1)
-        capacitance = jnp.eye(k, dtype=w.dtype) + wt_dinv @ w
-        cap_tril = jnp.linalg.cholesky(capacitance)
+        eye = jnp.eye(w.shape[-1], dtype=w.dtype)
+        cap_tril = jnp.linalg.cholesky(eye + wt_dinv @ w)
+        log_det = jnp.sum(jnp.log(d), -1) + 2 * jnp.sum(
+            jnp.log(jnp.diagonal(cap_tril, axis1=-2, axis2=-1)), -1
+        )
+        return wt_dinv, cap_tril, log_det
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        diff = value - self.loc
+        k = self.cov_factor.shape[-1]
+        wt_dinv, cap_tril, log_det = self._capacitance()
         proj = jnp.squeeze(wt_dinv @ diff[..., None], -1)
         proj = jnp.broadcast_to(
             proj, jnp.broadcast_shapes(proj.shape, cap_tril.shape[:-1])
@@ -231,17 +267,18 @@ class LowRankMultivariateNormal(Distribution):
         y = solve_triangular(
             jnp.broadcast_to(cap_tril, proj.shape + (k,)), proj[..., None], lower=True
         )
-        mahalanobis = jnp.sum(diff**2 / d, -1) - jnp.sum(y[..., 0] ** 2, -1)
-        log_det = jnp.sum(jnp.log(d), -1) + 2 * jnp.sum(
-            jnp.log(jnp.diagonal(cap_tril, axis1=-2, axis2=-1)), -1
-        )
+        mahalanobis = jnp.sum(diff**2 / self.cov_diag, -1) - jnp.sum(y[..., 0] ** 2, -1)
         n = self.loc.shape[-1]
         return -0.5 * (mahalanobis + log_det + n * math.log(2 * math.pi))
 
+    def entropy(self) -> Float[Array, "..."]:
+        n = self.loc.shape[-1]
+        return 0.5 * (n * (1 + math.log(2 * math.pi)) + self._capacitance()[2])
+
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.loc
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return jnp.sum(self.cov_factor**2, -1) + self.cov_diag

@@ -1,10 +1,13 @@
 """Over-dispersed counts: GammaPoisson and its NegativeBinomial parametrisations."""
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jax.scipy.special import expit, gammaln, logit
 
+from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -39,24 +42,30 @@ class GammaPoisson(Distribution):
     }
     support = constraints.nonnegative_integer
 
-    def __init__(self, concentration, rate=1.0, *, validate_args=None):
+    def __init__(
+        self,
+        concentration: ArrayLike,
+        rate: ArrayLike = 1.0,
+        *,
+        validate_args: bool | None = None,
+    ):
         self.concentration, self.rate = promote_params(concentration, rate)
         self._finish_init(validate_args)
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return _gamma_poisson_sample(
             key, self.concentration, self.rate, self.shape(sample_shape)
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         return _gamma_poisson_log_prob(self.concentration, self.rate, value)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.concentration / self.rate
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.concentration / self.rate**2 * (1 + self.rate)
 
 
@@ -73,7 +82,14 @@ class NegativeBinomial(Distribution):
     _from_logits: bool = eqx.field(static=True)
     support = constraints.nonnegative_integer
 
-    def __init__(self, total_count, probs=None, logits=None, *, validate_args=None):
+    def __init__(
+        self,
+        total_count: ArrayLike,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
+        *,
+        validate_args: bool | None = None,
+    ):
         if (probs is None) == (logits is None):
             raise ValueError(
                 "NegativeBinomial: give exactly one of `probs` or `logits`."
@@ -98,20 +114,20 @@ class NegativeBinomial(Distribution):
     def _rate(self):
         return jnp.exp(-self.logits) if self._from_logits else 1 / self.probs - 1
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return _gamma_poisson_sample(
             key, self.total_count, self._rate, self.shape(sample_shape)
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         return _gamma_poisson_log_prob(self.total_count, self._rate, value)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.total_count / self._rate
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.total_count / self._rate**2 * (1 + self._rate)
 
 
@@ -128,7 +144,13 @@ class NegativeBinomial2(Distribution):
     }
     support = constraints.nonnegative_integer
 
-    def __init__(self, mean, concentration, *, validate_args=None):
+    def __init__(
+        self,
+        mean: ArrayLike,
+        concentration: ArrayLike,
+        *,
+        validate_args: bool | None = None,
+    ):
         self.mean_, self.concentration = promote_params(mean, concentration)
         self._finish_init(validate_args)
 
@@ -136,18 +158,18 @@ class NegativeBinomial2(Distribution):
     def rate(self):
         return self.concentration / self.mean_
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return _gamma_poisson_sample(
             key, self.concentration, self.rate, self.shape(sample_shape)
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         return _gamma_poisson_log_prob(self.concentration, self.rate, value)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.mean_
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return self.mean_ + self.mean_**2 / self.concentration

@@ -1,8 +1,11 @@
 """Degenerate and improper distributions: Delta, Unit (``factor``), ImproperUniform."""
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax.numpy as jnp
 
+from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -17,7 +20,14 @@ class Delta(Distribution):
     _event_ndims: int = eqx.field(static=True)
     reparametrized_params = ["v", "log_density"]
 
-    def __init__(self, v=0.0, log_density=0.0, event_dim=0, *, validate_args=None):
+    def __init__(
+        self,
+        v: ArrayLike = 0.0,
+        log_density: ArrayLike = 0.0,
+        event_dim=0,
+        *,
+        validate_args: bool | None = None,
+    ):
         (v,) = promote_params(v)
         if event_dim > v.ndim:
             raise ValueError(
@@ -45,10 +55,12 @@ class Delta(Distribution):
     def event_shape(self):
         return self.v.shape[self.v.ndim - self._event_ndims :]
 
-    def sample(self, key, sample_shape=()):
+    def sample(
+        self, key: PRNGKeyArray | None, sample_shape: Sequence[int] = ()
+    ) -> Array:
         return jnp.broadcast_to(self.v, self.shape(sample_shape))
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         eq = value == self.v
         n = self._event_ndims
         if n:
@@ -56,11 +68,11 @@ class Delta(Distribution):
         return jnp.log(eq.astype(self.v.dtype)) + self.log_density
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         return self.v
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         return jnp.zeros_like(self.v)
 
 
@@ -74,7 +86,7 @@ class Unit(Distribution):
     arg_constraints = {"log_factor": constraints.real}
     support = constraints.real
 
-    def __init__(self, log_factor, *, validate_args=None):
+    def __init__(self, log_factor: ArrayLike, *, validate_args: bool | None = None):
         (self.log_factor,) = promote_params(log_factor)
         self._validate_args = False
 
@@ -82,10 +94,12 @@ class Unit(Distribution):
     def event_shape(self):
         return (0,)
 
-    def sample(self, key, sample_shape=()):
+    def sample(
+        self, key: PRNGKeyArray | None, sample_shape: Sequence[int] = ()
+    ) -> Array:
         return jnp.empty(self.shape(sample_shape), self.log_factor.dtype)
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         shape = jnp.broadcast_shapes(self.batch_shape, jnp.shape(value)[:-1])
         return jnp.broadcast_to(self.log_factor, shape)
 
@@ -97,7 +111,9 @@ class ImproperUniform(Distribution):
     _batch: tuple = eqx.field(static=True)
     _event: tuple = eqx.field(static=True)
 
-    def __init__(self, support, batch_shape, event_shape, *, validate_args=None):
+    def __init__(
+        self, support, batch_shape, event_shape, *, validate_args: bool | None = None
+    ):
         self._support = support
         self._batch = tuple(batch_shape)
         self._event = tuple(event_shape)
@@ -126,12 +142,14 @@ class ImproperUniform(Distribution):
     def event_shape(self):
         return self._event
 
-    def sample(self, key, sample_shape=()):
+    def sample(
+        self, key: PRNGKeyArray | None, sample_shape: Sequence[int] = ()
+    ) -> Array:
         raise NotImplementedError(
             "ImproperUniform cannot be sampled; give the site a value or use an "
             "init strategy such as init_to_uniform."
         )
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         shape = jnp.shape(value)[: jnp.ndim(value) - len(self._event)]
         return jnp.zeros(jnp.broadcast_shapes(shape, self._batch))

@@ -2,8 +2,11 @@ r"""Distributions of transformed variables: $Y = T(X)$ with $X\sim$
 ``base_distribution``.
 """
 
+from collections.abc import Sequence
+
 import equinox as eqx
 
+from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, _Wrapper, sum_rightmost
 from .transforms import ComposeTransform, Transform
@@ -22,7 +25,9 @@ class TransformedDistribution(_Wrapper):
     transforms: tuple
     _event_ndims: int = eqx.field(static=True)
 
-    def __init__(self, base_distribution, transforms, *, validate_args=None):
+    def __init__(
+        self, base_distribution, transforms, *, validate_args: bool | None = None
+    ):
         if isinstance(transforms, Transform):
             transforms = [transforms]
         self.transforms = tuple(transforms)
@@ -61,11 +66,11 @@ class TransformedDistribution(_Wrapper):
         extra = self._event_ndims - codomain.event_dim
         return constraints.independent(codomain, extra) if extra > 0 else codomain
 
-    def sample(self, key, sample_shape=()):
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         x = self.base_dist.sample(key, sample_shape)
         return self._chain()(x) if self.transforms else x
 
-    def log_prob(self, value):
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         y = value
         log_prob = 0.0
         event_dim = self._event_ndims
@@ -78,9 +83,9 @@ class TransformedDistribution(_Wrapper):
         return log_prob + self.base_dist.log_prob(y)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         raise NotImplementedError("TransformedDistribution has no closed-form mean")
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         raise NotImplementedError("TransformedDistribution has no closed-form variance")

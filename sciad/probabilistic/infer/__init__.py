@@ -5,6 +5,7 @@ place (never rewrite the whole file).
 """
 
 # --- model utilities and Predictive (issue 3) -------------------------------
+from .._enum import config_enumerate as config_enumerate
 from . import reparam as reparam
 from ._init_strategies import (
     init_to_feasible as init_to_feasible,

@@ -1,11 +1,15 @@
 """Prior/posterior predictive sampling and pointwise log-likelihoods (vmapped)."""
 
+from collections.abc import Callable, Collection
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
 import numpy as np
 
+from ..._custom_types import PRNGKeyArray
 from ..handlers import seed, substitute, trace
 
 __all__ = ["Predictive", "log_likelihood"]
@@ -48,15 +52,15 @@ class Predictive:
 
     def __init__(
         self,
-        model,
-        posterior_samples=None,
+        model: Callable,
+        posterior_samples: dict | None = None,
         *,
-        params=None,
-        num_samples=None,
-        return_sites=None,
-        parallel=True,
-        batch_ndims=1,
-        exclude_deterministic=True,
+        params: dict | None = None,
+        num_samples: int | None = None,
+        return_sites: Collection[str] | str | None = None,
+        parallel: bool = True,
+        batch_ndims: int = 1,
+        exclude_deterministic: bool = True,
     ):
         if posterior_samples is None and num_samples is None:
             raise ValueError("Predictive: give `posterior_samples` or `num_samples`.")
@@ -106,7 +110,7 @@ class Predictive:
             }
         return {k: s["value"] for k, s in tr.items() if k in sites}
 
-    def __call__(self, rng_key, *args, **kwargs):
+    def __call__(self, rng_key: PRNGKeyArray, *args: Any, **kwargs: Any) -> dict:
         keys = jr.split(rng_key, self.num_samples)
         keys = jnp.reshape(keys, self.batch_shape + keys.shape[1:])
         return _batch_map(
@@ -118,8 +122,13 @@ class Predictive:
 
 
 def log_likelihood(
-    model, posterior_samples, *args, parallel=False, batch_ndims=1, **kwargs
-):
+    model: Callable,
+    posterior_samples: dict,
+    *args: Any,
+    parallel: bool = False,
+    batch_ndims: int = 1,
+    **kwargs: Any,
+) -> dict:
     """Pointwise log-likelihood of every observed site, per posterior draw.
 
     Returns ``{site: array of shape batch + site batch shape}`` (masks applied, site

@@ -19,10 +19,13 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
+from jaxtyping import Key, UInt32
 
-from ..._custom_types import Array, Float
+from ..._custom_types import Array, Bool, Float, PRNGKeyArray
+from .._enum import ENUM_DIM
 from ..distributions.transforms import _sum_rightmost, biject_to
 from ..handlers import seed, substitute, trace
+from ._enum import contract_log_joint, enumerated_sites, maybe_enumerate
 from ._init_strategies import (
     init_to_feasible as init_to_feasible,
     init_to_median as init_to_median,
@@ -76,6 +79,15 @@ def _site_log_probs(model_trace) -> "OrderedDict[str, jax.Array]":
     return terms
 
 
+def _joint_terms(model_trace) -> "OrderedDict[str, jax.Array]":
+    """Per-site log-densities, or one term with the enumerated sites summed out."""
+    enumerated = enumerated_sites(model_trace)
+    if not enumerated:
+        return _site_log_probs(model_trace)
+    label = "<model with enumerated " + ", ".join(enumerated) + " summed out>"
+    return OrderedDict({label: contract_log_joint(model_trace)})
+
+
 def _total(terms):
     # Start from a weakly-typed 0 so a float32 model keeps a float32 potential.
     return jnp.asarray(sum(terms.values(), 0.0))
@@ -93,12 +105,14 @@ def log_density(
         params: dict of (constrained) values for latent sites; differentiable.
 
     Returns:
-        ``(log_joint, model_trace)``; sites' ``scale`` and masks are applied.
+        ``(log_joint, model_trace)``; sites' ``scale`` and masks are applied, and
+        sites marked ``infer={"enumerate": "parallel"}`` are summed out.
     """
+    model = maybe_enumerate(model, model_args, model_kwargs)
     model_trace = trace(substitute(model, data=params)).get_trace(
         *model_args, **model_kwargs
     )
-    return _total(_site_log_probs(model_trace)), model_trace
+    return _total(_joint_terms(model_trace)), model_trace
 
 
 def _constrained_trace(model, model_args, model_kwargs, params, log_dets=None):
@@ -107,6 +121,7 @@ def _constrained_trace(model, model_args, model_kwargs, params, log_dets=None):
     When ``log_dets`` is a dict, the (scaled) log-abs-det-Jacobian of each sample
     site's bijection is stored in it.
     """
+    model = maybe_enumerate(model, model_args, model_kwargs)
 
     def substitute_fn(site):
         name = site["name"]
@@ -136,9 +151,9 @@ def _constrained_trace(model, model_args, model_kwargs, params, log_dets=None):
 def _potential_terms(model, model_args, model_kwargs, params):
     log_dets = {}
     tr = _constrained_trace(model, model_args, model_kwargs, params, log_dets)
-    terms = _site_log_probs(tr)
+    terms = _joint_terms(tr)
     for name, ladj in log_dets.items():
-        terms[name] = terms[name] + ladj
+        terms[name] = terms.get(name, 0.0) + ladj
     return terms
 
 
@@ -168,8 +183,11 @@ def constrain_fn(
     }
 
 
-def unconstrain_fn(model, model_args, model_kwargs, params):
+def unconstrain_fn(
+    model: Callable, model_args: tuple, model_kwargs: dict, params: dict
+) -> dict:
     """Inverse of :func:`constrain_fn`: constrained ``params`` to unconstrained."""
+    model = maybe_enumerate(model, model_args, model_kwargs)
     tr = trace(substitute(model, data=params)).get_trace(*model_args, **model_kwargs)
     transforms = {
         k: biject_to(
@@ -181,7 +199,7 @@ def unconstrain_fn(model, model_args, model_kwargs, params):
     return transform_fn(transforms, params, invert=True)
 
 
-def transform_fn(transforms, params, invert=False):
+def transform_fn(transforms: dict, params: dict, invert: bool = False) -> dict:
     """Apply ``transforms[name]`` (or its inverse) to ``params[name]``."""
     return {
         k: (
@@ -198,12 +216,20 @@ def _latent_sites(model_trace):
     for name, site in model_trace.items():
         if site["type"] != "sample" or site["is_observed"]:
             continue
+        if ENUM_DIM in site["infer"]:
+            continue  # summed out of the potential
         if site["fn"].support.is_discrete:
+            hint = (
+                "its distribution has no enumerate_support: marginalise it by hand"
+                if not site["fn"].has_enumerate_support
+                else "mark it infer={'enumerate': 'parallel'} (or wrap the model in "
+                "infer.config_enumerate) to sum it out"
+            )
             raise ValueError(
                 f"sample site '{name}' is a discrete latent "
                 f"variable ({type(site['fn']).__name__}); "
-                "gradient-based inference needs continuous latents: marginalise it out "
-                "or condition on it."
+                "gradient-based inference needs continuous latents: "
+                f"{hint}, or condition on it."
             )
         latent[name] = site
     return latent
@@ -216,15 +242,15 @@ def _value_and_grad(fn, forward_mode):
 
 
 def find_valid_initial_params(
-    rng_key,
-    model,
+    rng_key: PRNGKeyArray,
+    model: Callable,
     *,
-    init_strategy=init_to_uniform,
-    model_args=(),
-    model_kwargs=None,
-    forward_mode_differentiation=False,
-    validate_grad=True,
-):
+    init_strategy: Callable = init_to_uniform,
+    model_args: tuple = (),
+    model_kwargs: dict | None = None,
+    forward_mode_differentiation: bool = False,
+    validate_grad: bool = True,
+) -> tuple[ParamInfo, Bool[Array, ""]]:
     """Draw initial unconstrained parameters until potential (and gradient) are finite.
 
     The retry loop is a ``lax.while_loop`` (at most 100 tries), so this runs under
@@ -236,6 +262,7 @@ def find_valid_initial_params(
         ``(ParamInfo(z, potential_energy, z_grad), is_valid)``.
     """
     model_kwargs = {} if model_kwargs is None else model_kwargs
+    model = maybe_enumerate(model, model_args, model_kwargs)
     pe_fn = partial(potential_energy, model, model_args, model_kwargs)
     vg = _value_and_grad(pe_fn, forward_mode_differentiation)
 
@@ -309,16 +336,16 @@ def _is_batched_key(key):
 
 
 def initialize_model(
-    rng_key,
-    model,
+    rng_key: PRNGKeyArray | Key[Array, " chains"] | UInt32[Array, "chains 2"],
+    model: Callable,
     *,
-    init_strategy=init_to_uniform,
-    dynamic_args=False,
-    model_args=(),
-    model_kwargs=None,
-    forward_mode_differentiation=False,
-    validate_grad=True,
-):
+    init_strategy: Callable = init_to_uniform,
+    dynamic_args: bool = False,
+    model_args: tuple = (),
+    model_kwargs: dict | None = None,
+    forward_mode_differentiation: bool = False,
+    validate_grad: bool = True,
+) -> ModelInfo:
     """Find a valid initial point; build ``potential_fn`` and ``postprocess_fn``.
 
     Args:
@@ -337,6 +364,7 @@ def initialize_model(
         ``potential_fn(z)`` is differentiable in the unconstrained dict ``z``.
     """
     model_kwargs = {} if model_kwargs is None else model_kwargs
+    model = maybe_enumerate(model, model_args, model_kwargs)
     find = partial(
         find_valid_initial_params,
         model=model,

@@ -1,0 +1,221 @@
+r"""Summing enumerated discrete sites out of a model's log-density.
+
+After a run under :class:`~sciad.probabilistic.handlers.enum`, every sample site's
+log-probability is an array over plate dims (right) and enumeration dims (left).
+The marginal log-density is the tensor contraction
+
+$$\log p = \sum_{\text{plates}} \log \sum_{\text{enumerated values}} \exp\Big(
+\sum_{\text{sites}} \log p_{\text{site}}\Big),$$
+
+done plate by plate from the innermost outwards (Obermeyer et al.'s
+sum-product over plated factor graphs, as ``funsor.sum_product`` in NumPyro):
+an enumerated variable is summed out (``logsumexp``) inside the plates it lives
+in, after multiplying (adding) the factors that depend on it.
+
+References:
+    Obermeyer, Bingham, Jankowiak, et al., "Tensor Variable Elimination for
+    Plated Factor Graphs", ICML 2019, arXiv:1902.03210.
+"""
+
+import weakref
+from collections import defaultdict
+
+import jax
+import jax.numpy as jnp
+
+from .._enum import ENUM_DIM, enum
+
+__all__ = ["contract_log_joint", "enumerated_sites", "maybe_enumerate"]
+
+
+def enumerated_sites(model_trace) -> dict:
+    """``{name: dim}`` of the sites enumerated in ``model_trace``."""
+    return {
+        name: site["infer"][ENUM_DIM]
+        for name, site in model_trace.items()
+        if site["type"] == "sample" and ENUM_DIM in site["infer"]
+    }
+
+
+def _probe(model, model_args, model_kwargs):
+    """Max plate nesting and whether any site asks for parallel enumeration.
+
+    Runs the model abstractly (``jax.eval_shape``: no computation), with zeros for
+    latent values so no site needs a key or a sampler.
+    """
+    from ..handlers import seed, substitute, trace
+
+    found = {"nesting": 0, "enumerate": False}
+
+    def zeros(site):
+        if site["type"] != "sample" or site["is_observed"]:
+            return None
+        fn = site["fn"]
+        dtype = jnp.result_type(int) if fn.is_discrete else jnp.result_type(float)
+        return jnp.zeros(fn.shape(site["kwargs"].get("sample_shape", ())), dtype)
+
+    def run():
+        tr = trace(seed(substitute(model, substitute_fn=zeros), 0)).get_trace(
+            *model_args, **model_kwargs
+        )
+        for site in tr.values():
+            if site["type"] not in ("sample", "deterministic", "param"):
+                continue
+            for frame in site["cond_indep_stack"]:
+                found["nesting"] = max(found["nesting"], -frame.dim)
+            if site["type"] == "sample" and not site["is_observed"]:
+                if site["infer"].get("enumerate") == "parallel":
+                    found["enumerate"] = True
+
+    try:
+        jax.eval_shape(run)
+    except Exception:  # noqa: BLE001
+        # A model that needs concrete values (Python control flow on data) cannot
+        # be probed abstractly; it is then run as is, without enumeration.
+        return {"nesting": 0, "enumerate": False}
+    return found
+
+
+# model -> {argument signature: probe result}; weak so models can be collected.
+_PROBES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _signature(model_args, model_kwargs):
+    """Hashable abstract signature: tree structure, array shapes/dtypes, scalars."""
+    leaves, treedef = jax.tree_util.tree_flatten((model_args, model_kwargs))
+    sig = [treedef]
+    for x in leaves:
+        if isinstance(x, bool | int | float | complex | str | None):
+            sig.append((type(x), x))
+        else:
+            sig.append((jnp.shape(x), jnp.result_type(x)))
+    return tuple(sig)
+
+
+def maybe_enumerate(model, model_args, model_kwargs):
+    """``enum(model, -max_plate_nesting - 1)`` if a site asks for it, else model.
+
+    The probe's answer is cached per model and argument signature, so a sampler
+    calling ``potential_energy`` repeatedly (eagerly) probes once.
+    """
+    if isinstance(model, enum):
+        return model
+    try:
+        cache = _PROBES.setdefault(model, {})
+        key = _signature(model_args, model_kwargs)
+        hash(key)
+    except TypeError:  # not weak-referenceable or unhashable arguments
+        cache, key = {}, None
+    found = cache.get(key) if key is not None else None
+    if found is None:
+        found = _probe(model, model_args, model_kwargs)
+        if key is not None:
+            cache[key] = found
+    if not found["enumerate"]:
+        return model
+    return enum(model, first_available_dim=-found["nesting"] - 1)
+
+
+class _Factor:
+    """A log-factor array with the plate dims and enumeration dims it depends on."""
+
+    def __init__(self, array, plates, variables):
+        self.array = array
+        self.plates = frozenset(plates)
+        self.vars = frozenset(variables)
+
+
+def _pad(x, ndim):
+    return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
+
+
+def _site_factor(name, site, enum_dims, ndim):
+    lp = site["fn"].log_prob(site["value"])
+    if site["scale"] is not None:
+        lp = site["scale"] * lp
+    lp = _pad(lp, ndim)
+    if jnp.ndim(lp) > ndim:
+        raise ValueError(
+            f"sample site '{name}': log-density of shape {jnp.shape(lp)} has more "
+            f"dims than the plates and enumerated sites account for ({ndim})."
+        )
+    plates = {f.dim: f.size for f in site["cond_indep_stack"]}
+    shape = jnp.shape(lp)
+    variables = {d for d in enum_dims.values() if shape[d] != 1}
+    # Batch dims that are neither plates nor enumerations: independent terms of
+    # this one site, multiplied (summed) right away.
+    loose = [
+        d
+        for d in range(-ndim, 0)
+        if shape[d] != 1 and d not in plates and d not in enum_dims.values()
+    ]
+    if any(d <= max(enum_dims.values()) for d in loose):
+        raise ValueError(
+            f"sample site '{name}' has batch shape {shape} reaching the enumeration "
+            "dims; declare its batch dims with plates."
+        )
+    if loose:
+        lp = jnp.sum(lp, axis=tuple(loose), keepdims=True)
+    target = list(jnp.shape(lp))
+    for d, size in plates.items():
+        target[d] = size
+    return _Factor(jnp.broadcast_to(lp, tuple(target)), plates, variables)
+
+
+def _partition(factors, variables):
+    """Connected components of ``factors`` linked by shared ``variables``."""
+    groups = []
+    for f in factors:
+        linked = f.vars & variables
+        merged = [g for g in groups if g[1] & linked]
+        fs, vs = [f], set(linked)
+        for g in merged:
+            groups.remove(g)
+            fs += g[0]
+            vs |= g[1]
+        groups.append((fs, vs))
+    return groups
+
+
+def contract_log_joint(model_trace) -> jax.Array:
+    """Log-density of an enumerated trace with the enumerated sites summed out."""
+    enum_dims = enumerated_sites(model_trace)
+    ndim = -min(enum_dims.values())
+    factors = [
+        _site_factor(name, site, enum_dims, ndim)
+        for name, site in model_trace.items()
+        if site["type"] == "sample"
+    ]
+    # Each enumerated variable lives in the plates shared by every factor using it.
+    var_plates = {}
+    for f in factors:
+        for v in f.vars:
+            var_plates[v] = var_plates.get(v, f.plates) & f.plates
+    by_plates = defaultdict(list)
+    for f in factors:
+        by_plates[f.plates].append(f)
+    total = 0.0  # weakly typed: a float32 model keeps a float32 log-density
+    while by_plates:
+        leaf = max(by_plates, key=len)
+        local = {v for v, p in var_plates.items() if p == leaf}
+        for group, variables in _partition(by_plates.pop(leaf), local):
+            array = sum((f.array for f in group[1:]), group[0].array)
+            if variables:
+                axes = tuple(sorted(variables))
+                array = jax.scipy.special.logsumexp(array, axis=axes, keepdims=True)
+            remaining = frozenset().union(*(f.vars for f in group)) - variables
+            if not remaining:
+                total = total + jnp.sum(array)
+                continue
+            outer = frozenset().union(*(var_plates[v] for v in remaining))
+            if outer == leaf:
+                raise ValueError(
+                    "enumeration: the model is not tractable by plate-wise "
+                    "variable elimination (a plate-local variable is shared by "
+                    "factors outside its plate)."
+                )
+            axes = tuple(sorted(leaf - outer))
+            if axes:
+                array = jnp.sum(array, axis=axes, keepdims=True)
+            by_plates[outer].append(_Factor(array, outer, remaining))
+    return jnp.asarray(total)
