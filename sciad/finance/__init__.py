@@ -1,11 +1,13 @@
 """Differentiable option pricing: every Greek by AD, every parameter calibratable.
 
 Closed forms (`bs_price`, `heston_price`, `barrier_price`,
-`asian_geometric_price`), numerical pricers (`american_price`), a Monte Carlo
-engine (models `GBM`, `Heston`, `LocalVol`; payoffs `European`, `Digital`,
-`AsianArithmetic`, `AsianGeometric`, `Barrier`; driver `mc_price`), implied
-volatility with an implicit-function derivative rule, and least-squares
-calibration. All pricers are pure JAX: jit, vmap and grad compose freely.
+`asian_geometric_price`), numerical pricers (`american_price`: tree, finite
+differences, Longstaff–Schwartz), a Monte Carlo engine (models `GBM`, `Heston`
+with full-truncation or QE steps, `LocalVol` with `dupire_local_vol`; payoffs
+`European`, `Digital`, `AsianArithmetic`, `AsianGeometric`, `Barrier`; driver
+`mc_price`), implied volatility with an implicit-function derivative rule, and
+least-squares calibration. All pricers are pure JAX: jit, vmap and grad compose
+freely.
 """
 
 from ._american import american_price as american_price
@@ -19,6 +21,7 @@ from ._calibration import (
     Quotes as Quotes,
     calibrate_least_squares as calibrate_least_squares,
 )
+from ._dupire import dupire_local_vol as dupire_local_vol
 from ._exotics import (
     asian_geometric_price as asian_geometric_price,
     barrier_price as barrier_price,

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._validation import as_float, call_sign, check_choice, check_positive
+from ._american_fd import fd_american
+from ._validation import Checks, as_float, call_sign, check_choice
 
 Scalarish = float | Float[ArrayLike, "..."]
 
@@ -81,8 +82,10 @@ def american_price(
     method: str = "binomial",
     steps: int | None = None,
     extrapolate: bool = True,
+    space_steps: int | None = None,
     n_paths: int = 50_000,
     key: PRNGKeyArray | None = None,
+    validate: bool = True,
 ) -> Float[Array, "..."]:
     r"""American option price under Black–Scholes dynamics.
 
@@ -98,6 +101,15 @@ def american_price(
     Greeks come from AD through the lattice (delta and gamma are those of the
     tree's piecewise-smooth price).
 
+    ``method="fd"``: Crank–Nicolson finite differences in $\ln S$ (Rannacher
+    start, ``steps`` time steps, default 400, and ``space_steps`` nodes,
+    default ``2 * steps``) with the early-exercise constraint imposed by the
+    penalty method (Forsyth & Vetzal), Richardson-extrapolated against the
+    half-size grid when ``extrapolate=True``. Within ~6e-4 of an extrapolated
+    2001-step tree over the tested cases (vol 0.15-0.4, T 0.25-3, calls with
+    dividends and puts). Greeks by AD through the tridiagonal solves. See
+    `fd_american` in ``_american_fd.py``.
+
     ``method="lsm"``: Longstaff–Schwartz least-squares Monte Carlo with
     ``steps`` exercise dates (default 50), ``n_paths`` antithetic paths and a
     quadratic polynomial basis in $S/K$ fitted on in-the-money paths. This is a
@@ -106,50 +118,71 @@ def american_price(
     first order by the envelope theorem.
 
     Args:
-        spot, strike, maturity, rate, vol, dividend: as in `bs_price`; for the
-            binomial method they broadcast, for LSM they must be scalars.
+        spot, strike, maturity, rate, vol, dividend: as in `bs_price`; they
+            broadcast for every method (LSM prices the options one after the
+            other with the same random numbers, `lax.map`).
         call: True for calls, False (default) for puts.
-        method: "binomial" or "lsm".
-        steps: tree steps / exercise dates.
-        extrapolate: Richardson extrapolation of the tree (binomial only).
+        method: "binomial", "fd" or "lsm".
+        steps: tree steps / FD time steps / LSM exercise dates (>= 2).
+        extrapolate: Richardson extrapolation (binomial and fd).
+        space_steps: FD grid intervals in $\ln S$ (fd only).
         n_paths: LSM paths (even).
         key: PRNG key, required for "lsm".
+        validate: check traced inputs with `eqx.error_if` (default True; see
+            `bs_price`).
 
     References:
         Leisen, D. and Reimer, M. (1996), "Binomial models for option
         valuation — examining and improving convergence", Appl. Math. Finance
         3(4). doi:10.1080/13504869600000015.
+        Forsyth, P. A. and Vetzal, K. R. (2002), "Quadratic convergence for
+        valuing American options using a penalty method", SIAM J. Sci.
+        Comput. 23(6). doi:10.1137/S1064827500382324.
         Longstaff, F. and Schwartz, E. (2001), "Valuing American options by
         simulation", Rev. Financial Studies 14(1). doi:10.1093/rfs/14.1.113.
     """
-    check_choice(method, "method", ("binomial", "lsm"))
-    spot = check_positive(spot, "spot")
-    strike = check_positive(strike, "strike")
-    maturity = check_positive(maturity, "maturity")
-    vol = check_positive(vol, "vol")
+    check_choice(method, "method", ("binomial", "fd", "lsm"))
+    checks = Checks(validate)
+    checks.positive(spot, "spot")
+    checks.positive(strike, "strike")
+    checks.positive(maturity, "maturity")
+    checks.positive(vol, "vol")
     s, k, t, r, v, q = as_float(spot, strike, maturity, rate, vol, dividend)
     sign = jnp.broadcast_to(call_sign(call, s.dtype), s.shape)
+    if steps is not None and steps < 2:
+        raise ValueError(f"`steps` must be >= 2; got {steps}.")
     if method == "binomial":
-        steps = 501 if steps is None else steps
-        if steps < 1:
-            raise ValueError(f"`steps` must be >= 1; got {steps}.")
-        steps += 1 - steps % 2  # Leisen–Reimer needs an odd number of steps.
-        fine = _binomial(s, k, t, r, v, q, sign, steps)
-        if not extrapolate or steps < 5:
-            return fine
-        # The American LR error is smooth and O(1/n): Richardson-extrapolate
-        # with the half-size tree.
-        half = (steps // 2) | 1
-        coarse = _binomial(s, k, t, r, v, q, sign, half)
-        return (steps * fine - half * coarse) / (steps - half)
-    steps = 50 if steps is None else steps
+        return checks.guard(_tree(s, k, t, r, v, q, sign, steps or 501, extrapolate))
+    if method == "fd":
+        steps = steps or 400
+        space = space_steps or 2 * steps
+        if space < 8:
+            raise ValueError(f"`space_steps` must be >= 8; got {space}.")
+        fine = fd_american(s, k, t, r, v, q, sign, steps, space)
+        if not extrapolate:
+            return checks.guard(fine)
+        # Rannacher-smoothed CN converges at ~O(h^2): extrapolate with the
+        # half-size grid (measured error vs a 2001-step tree: 2e-3 -> 6e-4).
+        coarse = fd_american(s, k, t, r, v, q, sign, steps // 2, space // 2)
+        return checks.guard((4.0 * fine - coarse) / 3.0)
+    steps = steps or 50
     if key is None:
         raise ValueError("`key` is required for method='lsm'.")
-    if steps < 2 or n_paths < 2 or n_paths % 2:
-        raise ValueError(
-            "LSM needs `steps` >= 2 and an even `n_paths` >= 2; "
-            f"got {steps}, {n_paths}."
-        )
-    if s.ndim:
-        raise ValueError(f"method='lsm' prices one option; got shape {s.shape}.")
-    return _lsm(key, s, k, t, r, v, q, sign, steps, n_paths)
+    if n_paths < 2 or n_paths % 2:
+        raise ValueError(f"LSM needs an even `n_paths` >= 2; got {n_paths}.")
+    # One option at a time (memory O(n_paths x steps)), common random numbers.
+    flat = tuple(a.reshape(-1) for a in (s, k, t, r, v, q, sign))
+    prices = jax.lax.map(lambda a: _lsm(key, *a, steps, n_paths), flat)
+    return checks.guard(prices.reshape(s.shape))
+
+
+def _tree(s, k, t, r, v, q, sign, steps, extrapolate):
+    steps += 1 - steps % 2  # Leisen–Reimer needs an odd number of steps.
+    fine = _binomial(s, k, t, r, v, q, sign, steps)
+    if not extrapolate or steps < 5:
+        return fine
+    # The American LR error is smooth and O(1/n): Richardson-extrapolate
+    # with the half-size tree.
+    half = (steps // 2) | 1
+    coarse = _binomial(s, k, t, r, v, q, sign, half)
+    return (steps * fine - half * coarse) / (steps - half)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float
 
-from ._validation import as_float, call_sign, check_positive
+from ._validation import Checks, as_float, call_sign
 
 Scalarish = float | Float[ArrayLike, "..."]
 
@@ -24,14 +24,43 @@ def norm_cdf(x):
     return ndtr(x)
 
 
-norm_cdf.defjvps(lambda g, ans, x: g * jnp.exp(-0.5 * x * x) * 0.3989422804014327)
+_INV_SQRT_2PI = 0.3989422804014327
+norm_cdf.defjvps(lambda g, ans, x: g * jnp.exp(-0.5 * x * x) * _INV_SQRT_2PI)
 
 
+@jax.custom_jvp
 def black_undiscounted(forward, strike, total_std, sign):
-    r"""Undiscounted Black price $\theta(F N(\theta d_1) - K N(\theta d_2))$."""
+    r"""Undiscounted Black price $\theta(F N(\theta d_1) - K N(\theta d_2))$.
+
+    Derivative rule (why custom): $\partial_F = \theta N(\theta d_1)$,
+    $\partial_K = -\theta N(\theta d_2)$, $\partial_{\sigma\sqrt T} =
+    F\varphi(d_1)$, the terms through $d_{1,2}$ cancelling
+    ($F\varphi(d_1) = K\varphi(d_2)$). Plain AD produces the same numbers but
+    spreads them over ~25 separately materialised arrays (re-evaluating erf
+    in several of them); in float32, where the price is memory-bound, that
+    made all first-order Greeks cost 6-10x one price. With the rule, the
+    Greeks are still AD (the chain rule through forward, discounting and
+    $\sigma\sqrt T$ is automatic) and cost ~2x a price. The rule is written
+    in jnp, so higher orders (gamma, vanna, volga) differentiate it. Checked
+    against closed-form Greeks to second order and finite differences.
+    """
+    return _black(forward, strike, total_std, sign)[0]
+
+
+def _black(forward, strike, total_std, sign):
     d1 = jnp.log(forward / strike) / total_std + 0.5 * total_std
     d2 = d1 - total_std
-    return sign * (forward * norm_cdf(sign * d1) - strike * norm_cdf(sign * d2))
+    n1, n2 = norm_cdf(sign * d1), norm_cdf(sign * d2)
+    return sign * (forward * n1 - strike * n2), d1, n1, n2
+
+
+@black_undiscounted.defjvp
+def _black_jvp(primals, tangents):
+    forward, strike, total_std, sign = primals
+    d_forward, d_strike, d_std, _ = tangents
+    price, d1, n1, n2 = _black(forward, strike, total_std, sign)
+    vega = forward * jnp.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+    return price, sign * (n1 * d_forward - n2 * d_strike) + vega * d_std
 
 
 def _price(spot, strike, maturity, rate, vol, dividend, sign):
@@ -42,13 +71,13 @@ def _price(spot, strike, maturity, rate, vol, dividend, sign):
     )
 
 
-def _validated(spot, strike, maturity, rate, vol, dividend, call):
-    spot = check_positive(spot, "spot")
-    strike = check_positive(strike, "strike")
-    maturity = check_positive(maturity, "maturity")
-    vol = check_positive(vol, "vol")
+def _validated(spot, strike, maturity, rate, vol, dividend, call, validate):
+    checks = Checks(validate)
+    for value, name in ((spot, "spot"), (strike, "strike"), (maturity, "maturity")):
+        checks.positive(value, name)
+    checks.positive(vol, "vol")
     args = as_float(spot, strike, maturity, rate, vol, dividend)
-    return (*args, call_sign(call, args[0].dtype))
+    return (*args, call_sign(call, args[0].dtype)), checks
 
 
 def bs_price(
@@ -60,6 +89,7 @@ def bs_price(
     dividend: Scalarish = 0.0,
     *,
     call: bool | Bool[ArrayLike, "..."] = True,
+    validate: bool = True,
 ) -> Float[Array, "..."]:
     r"""Black–Scholes–Merton price of a European call or put.
 
@@ -75,6 +105,10 @@ def bs_price(
         vol: volatility $\sigma > 0$ (annualised).
         dividend: continuous dividend yield $q$.
         call: True for a call, False for a put (may be a boolean array).
+        validate: check traced inputs with `eqx.error_if` (default). With
+            False, options whose traced inputs are invalid price as NaN
+            instead of raising (for samplers/optimisers that may propose
+            invalid values; NUTS rejects NaN). Concrete inputs always raise.
 
     All arguments broadcast against each other and all float arguments are
     differentiable.
@@ -84,7 +118,8 @@ def bs_price(
 
     Raises:
         ValueError: for concrete non-positive spot, strike, maturity or vol
-            (traced values are checked with `eqx.error_if`).
+            (traced values are checked with `eqx.error_if` unless
+            ``validate=False``).
 
     References:
         Black, F. and Scholes, M. (1973), "The Pricing of Options and Corporate
@@ -92,7 +127,10 @@ def bs_price(
         Merton, R. C. (1973), "Theory of Rational Option Pricing", Bell J. Econ.
         4(1). doi:10.2307/3003143.
     """
-    return _price(*_validated(spot, strike, maturity, rate, vol, dividend, call))
+    args, checks = _validated(
+        spot, strike, maturity, rate, vol, dividend, call, validate
+    )
+    return checks.guard(_price(*args))
 
 
 class Greeks(NamedTuple):
@@ -120,6 +158,7 @@ def bs_greeks(
     dividend: Scalarish = 0.0,
     *,
     call: bool | Bool[ArrayLike, "..."] = True,
+    validate: bool = True,
 ) -> Greeks:
     r"""All first- and second-order Black–Scholes Greeks, computed by AD.
 
@@ -138,8 +177,8 @@ def bs_greeks(
     Returns:
         A `Greeks` NamedTuple; each field has the broadcast shape of the inputs.
     """
-    s, k, t, r, v, q, sign = _validated(
-        spot, strike, maturity, rate, vol, dividend, call
+    (s, k, t, r, v, q, sign), checks = _validated(
+        spot, strike, maturity, rate, vol, dividend, call, validate
     )
 
     def first_order(s, v):
@@ -152,13 +191,15 @@ def bs_greeks(
     (ds, dt, dr, dv, dq), hvp = jax.linearize(first_order, s, v)
     dds, _, _, ddv_s, _ = hvp(jnp.ones_like(s), jnp.zeros_like(v))
     _, _, _, ddv_v, _ = hvp(jnp.zeros_like(s), jnp.ones_like(v))
-    return Greeks(
-        delta=ds,
-        gamma=dds,
-        vega=dv,
-        theta=-dt,
-        rho=dr,
-        dividend_rho=dq,
-        vanna=ddv_s,
-        volga=ddv_v,
+    return checks.guard(
+        Greeks(
+            delta=ds,
+            gamma=dds,
+            vega=dv,
+            theta=-dt,
+            rho=dr,
+            dividend_rho=dq,
+            vanna=ddv_s,
+            volga=ddv_v,
+        )
     )

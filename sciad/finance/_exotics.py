@@ -5,7 +5,7 @@ from jax.scipy.special import ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ._black_scholes import _price
-from ._validation import as_float, call_sign, check, check_choice, check_positive
+from ._validation import Checks, as_float, call_sign, check_choice
 
 Scalarish = float | Float[ArrayLike, "..."]
 BARRIER_KINDS = ("down-and-out", "down-and-in", "up-and-out", "up-and-in")
@@ -23,6 +23,7 @@ def barrier_price(
     call: bool | Bool[ArrayLike, "..."] = True,
     kind: str = "down-and-out",
     rebate: Scalarish = 0.0,
+    validate: bool = True,
 ) -> Float[Array, "..."]:
     r"""Continuously monitored single-barrier option (Reiner–Rubinstein, 1991).
 
@@ -39,6 +40,8 @@ def barrier_price(
         call: True for calls, False for puts.
         kind: "down-and-out", "down-and-in", "up-and-out" or "up-and-in".
         rebate: cash rebate ($\ge 0$).
+        validate: check traced inputs with `eqx.error_if` (default True; see
+            `bs_price`).
 
     Differentiable in every float argument (Greeks by AD; delta jumps at the
     barrier, as it should).
@@ -53,17 +56,18 @@ def barrier_price(
         Formulas", 2nd ed., McGraw-Hill, §4.17.1.
     """
     check_choice(kind, "kind", BARRIER_KINDS)
-    spot = check_positive(spot, "spot")
-    strike = check_positive(strike, "strike")
-    barrier = check_positive(barrier, "barrier")
-    maturity = check_positive(maturity, "maturity")
-    vol = check_positive(vol, "vol")
+    checks = Checks(validate)
+    checks.positive(spot, "spot")
+    checks.positive(strike, "strike")
+    checks.positive(barrier, "barrier")
+    checks.positive(maturity, "maturity")
+    checks.positive(vol, "vol")
     down = kind.startswith("down")
     s, x, h, t, r, v, q, k = as_float(
         spot, strike, barrier, maturity, rate, vol, dividend, rebate
     )
     side = "<= spot for a down barrier" if down else ">= spot for an up barrier"
-    h = check(
+    checks.check(
         h, (lambda a, s=s: a > s) if down else (lambda a, s=s: a < s), "barrier", side
     )
     phi = call_sign(call, s.dtype)
@@ -110,8 +114,12 @@ def barrier_price(
         "up-and-out": ((f_, a_ - b_ + c_ - d_ + f_), (b_ - d_ + f_, a_ - c_ + f_)),
     }
     (call_hi, call_lo), (put_hi, put_lo) = table[kind]
-    return jnp.where(
-        is_call, jnp.where(above, call_hi, call_lo), jnp.where(above, put_hi, put_lo)
+    return checks.guard(
+        jnp.where(
+            is_call,
+            jnp.where(above, call_hi, call_lo),
+            jnp.where(above, put_hi, put_lo),
+        )
     )
 
 
@@ -124,6 +132,7 @@ def asian_geometric_price(
     dividend: Scalarish = 0.0,
     *,
     call: bool | Bool[ArrayLike, "..."] = True,
+    validate: bool = True,
 ) -> Float[Array, "..."]:
     r"""Discretely monitored geometric-average Asian option under Black–Scholes.
 
@@ -138,16 +147,19 @@ def asian_geometric_price(
         fixing_times: fixing times in years, last axis = fixings (the last one
             is the expiry); the leading axes broadcast with the other inputs.
         call: True for calls, False for puts.
+        validate: check traced inputs with `eqx.error_if` (default True; see
+            `bs_price`).
 
     References:
         Kemna, A. G. Z. and Vorst, A. C. F. (1990), "A pricing method for
         options based on average asset values", J. Banking & Finance 14(1).
         doi:10.1016/0378-4266(90)90039-5.
     """
-    spot = check_positive(spot, "spot")
-    strike = check_positive(strike, "strike")
-    vol = check_positive(vol, "vol")
-    fixing_times = check(
+    checks = Checks(validate)
+    checks.positive(spot, "spot")
+    checks.positive(strike, "strike")
+    checks.positive(vol, "vol")
+    checks.check(
         fixing_times,
         lambda a: (
             (a < 0)
@@ -171,4 +183,6 @@ def asian_geometric_price(
     # yield and vol chosen so that the forward and total variance match.
     eff_vol = jnp.sqrt(var / expiry)
     eff_div = r - (log_mean - jnp.log(s)) / expiry
-    return _price(s, k, expiry, r, eff_vol, eff_div, call_sign(call, s.dtype))
+    return checks.guard(
+        _price(s, k, expiry, r, eff_vol, eff_div, call_sign(call, s.dtype))
+    )

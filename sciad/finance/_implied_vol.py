@@ -6,7 +6,7 @@ from jax.scipy.special import ndtr, ndtri
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ._black_scholes import _price
-from ._validation import as_float, call_sign, check_positive
+from ._validation import Checks, as_float, call_sign
 
 Scalarish = float | Float[ArrayLike, "..."]
 _N_ITER = 4
@@ -145,6 +145,7 @@ def implied_vol(
     dividend: Scalarish = 0.0,
     *,
     call: bool | Bool[ArrayLike, "..."] = True,
+    validate: bool = True,
 ) -> Float[Array, "..."]:
     r"""Black–Scholes implied volatility $\sigma$ with $\mathrm{BS}(\sigma) = $ `price`.
 
@@ -177,6 +178,8 @@ def implied_vol(
         price: option price (same units as spot).
         spot, strike, maturity, rate, dividend: as in `bs_price`.
         call: True for calls, False for puts (may be a boolean array).
+        validate: check traced inputs with `eqx.error_if` (default True; see
+            `bs_price`).
 
     Returns:
         Implied volatility with the broadcast shape of the inputs.
@@ -185,11 +188,14 @@ def implied_vol(
         Jäckel, P. (2015), "Let's Be Rational", Wilmott 2015(75) (normalised
         price and the branch structure used here).
     """
-    spot = check_positive(spot, "spot")
-    strike = check_positive(strike, "strike")
-    maturity = check_positive(maturity, "maturity")
+    checks = Checks(validate)
+    checks.positive(spot, "spot")
+    checks.positive(strike, "strike")
+    checks.positive(maturity, "maturity")
     price, spot, strike, maturity, rate, dividend = as_float(
         price, spot, strike, maturity, rate, dividend
     )
     sign = jnp.broadcast_to(call_sign(call, price.dtype), price.shape)
-    return _implied_vol(price, spot, strike, maturity, rate, dividend, sign)
+    return checks.guard(
+        _implied_vol(price, spot, strike, maturity, rate, dividend, sign)
+    )

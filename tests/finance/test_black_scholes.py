@@ -97,3 +97,18 @@ def test_traced_bad_input_errors():
     f = jax.jit(lambda v: sf.bs_price(100.0, 100.0, 1.0, 0.0, v))
     with pytest.raises(Exception, match="vol"):
         f(-0.2).block_until_ready()
+
+
+def test_validate_false_skips_traced_checks_only():
+    f = jax.jit(lambda v: sf.bs_price(100.0, 100.0, 1.0, 0.0, v, validate=False))
+    assert np.isnan(f(-0.2))  # NaN, no error
+    np.testing.assert_allclose(
+        f(jnp.array([0.2, -0.2, 0.3]))[::2],
+        sf.bs_price(100.0, 100.0, 1.0, 0.0, jnp.array([0.2, 0.3])),
+    )  # only the bad option is NaN
+    assert np.isnan(f(jnp.array([0.2, -0.2]))[1])
+    with pytest.raises(ValueError, match="vol"):  # concrete: always checked
+        sf.bs_price(100.0, 100.0, 1.0, 0.0, -0.2, validate=False)
+    g = jax.jit(lambda s, k: sf.bs_price(s, k, 1.0, 0.0, 0.2))
+    with pytest.raises(Exception, match="strike"):  # names the bad argument
+        g(100.0, -1.0).block_until_ready()

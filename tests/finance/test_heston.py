@@ -92,3 +92,35 @@ def test_vmap_jit_float32_and_bad_rho():
     np.testing.assert_allclose(p32, LEWIS_CALLS[2], rtol=1e-4)
     with pytest.raises(ValueError, match="rho"):
         sf.heston_price(100.0, 100.0, 1.0, 0.0, 0.0, 0.04, 1.0, 0.04, 0.5, 1.5)
+
+
+def test_blocked_and_shared_cf_paths_agree(monkeypatch):
+    import sciad.finance._heston as h
+
+    k = jnp.array([80.0, 95.0, 100.0, 110.0, 130.0, 90.0, 105.0])
+    t = jnp.array([0.1, 0.5, 1.0, 2.0, 5.0, 1.0, 0.3])
+    f = lambda k, t: sf.heston_price(100.0, k, t, 0.01, 0.02, *PARAMS)
+    # Reference: one option per call (scalar shapes: never blocked or shared).
+    one_by_one = jax.jit(jax.vmap(f))
+    monkeypatch.setattr(h, "_BLOCK", 2)
+    # (k, t) pairs in blocks of 2 (with padding); a strike vector at one
+    # maturity (CF shared across strikes): both must match exactly.
+    both = jax.jit(lambda k, t: (f(k, t), f(k, 1.0)))
+    pairs, shared = both(k, t)
+    np.testing.assert_allclose(pairs, one_by_one(k, t), rtol=1e-13)
+    np.testing.assert_allclose(shared, one_by_one(k, jnp.ones_like(t)), rtol=1e-13)
+
+
+def test_validate_flag():
+    g = jax.jit(
+        lambda v0: sf.heston_price(100.0, 100.0, 1.0, 0.0, 0.0, v0, *PARAMS[1:])
+    )
+    with pytest.raises(Exception, match="v0"):
+        g(-0.04).block_until_ready()
+    loose = jax.jit(
+        lambda v0: sf.heston_price(
+            100.0, 100.0, 1.0, 0.0, 0.0, v0, *PARAMS[1:], validate=False
+        )
+    )
+    np.testing.assert_allclose(loose(0.04), g(0.04), rtol=1e-14)
+    assert np.isnan(loose(-0.04))  # no error: the caller opted out -> NaN

@@ -176,3 +176,20 @@ def test_bad_inputs():
             key=jr.key(0),
             control_variate=sf.AsianGeometric(100.0, 1.0),
         )
+
+
+def test_heston_qe_scheme_small_bias_feller_violated():
+    # 2 kappa theta = 0.04 < sigma^2 = 1: full truncation with 8 steps is
+    # visibly biased; QE with 8 steps must sit within 3 standard errors.
+    params = (0.04, 0.5, 0.04, 1.0, -0.9)
+    exact = sf.heston_price(100.0, 100.0, 1.0, 0.03, 0.01, *params)
+    qe = sf.Heston(100.0, 0.03, 0.01, *params, scheme="qe")
+    res = price(qe, sf.European(100.0, 1.0), jr.key(2), n_paths=65536, n_steps=8)
+    within(res, exact)
+    ft = sf.Heston(100.0, 0.03, 0.01, *params)
+    biased = price(ft, sf.European(100.0, 1.0), jr.key(2), n_paths=65536, n_steps=8)
+    assert abs(float(biased.price - exact)) > 3 * abs(float(res.price - exact))
+    with pytest.raises(ValueError, match="scheme"):
+        sf.Heston(100.0, 0.03, 0.01, *params, scheme="euler")
+    with pytest.raises(ValueError, match="sigma"):
+        sf.Heston(100.0, 0.03, 0.01, 0.04, 0.5, 0.04, 0.0, -0.9, scheme="qe")
