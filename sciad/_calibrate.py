@@ -199,9 +199,10 @@ def calibrate(
     Note:
         A sampler explores extreme parameter values (early warmup, divergent
         trajectories). Simulators that validate traced inputs with
-        ``eqx.error_if`` (sciad's pricers do) then raise and stop the run; set
-        ``EQX_ON_ERROR=nan`` in the environment so such proposals give a NaN
-        potential, which NUTS counts as a divergence and rejects.
+        ``eqx.error_if`` would then raise and stop the run. Call sciad's pricers
+        with ``validate=False`` inside the simulator (invalid inputs give NaN),
+        or set ``EQX_ON_ERROR=nan`` in the environment, so such proposals give
+        a NaN potential, which NUTS counts as a divergence and rejects.
     """
     from .probabilistic.infer import MCMC, NUTS
 
