@@ -10,8 +10,17 @@ Each (library, n, quantity) runs in its own subprocess so that peak memory
 * default.qubit    -- PennyLane default.qubit, JAX interface, backprop, `jax.jit`
 * lightning.qubit  -- PennyLane lightning.qubit (C++), adjoint, autograd interface
 
-Usage: python benchmarks/quantum/bench_hea.py [--n 8 12 16 20] [--libs ...]
-       [--timeout 300]
+Peak memory is reported twice: the process's peak RSS (``ru_maxrss``, which
+includes the Python/JAX/XLA runtime) and its delta over a bare process that only
+imports jax and runs one tiny jitted op (measured in its own subprocess).
+
+Usage:
+  python benchmarks/quantum/bench_hea.py --quick   # the issue's targets, ~3-5 min
+  python benchmarks/quantum/bench_hea.py [--n 8 12 16 20] [--libs ...] [--timeout 300]
+
+``--quick``: sciad first call (value and gradient) at n = 8, 12, 16, 20 and at
+n = 8 with 20 layers (flat in depth), steady times and memory at n = 20, and
+lightning.qubit at n = 20 only; then a target scorecard.
 """
 
 import argparse
@@ -25,7 +34,14 @@ import time
 LAYERS = 10
 
 
-def _sciad(n, kind):
+def _bare():
+    import jax
+    import jax.numpy as jnp
+
+    return lambda: jax.block_until_ready(jax.jit(lambda x: x + 1)(jnp.zeros(3)))
+
+
+def _sciad(n, kind, layers=LAYERS):
     import jax
     import jax.numpy as jnp
 
@@ -35,7 +51,7 @@ def _sciad(n, kind):
 
     def energy(p):
         c = q.Circuit(n)
-        for layer in range(LAYERS):
+        for layer in range(layers):
             for i in range(n):
                 c.ry(i, p[layer, i, 0]).rz(i, p[layer, i, 1])
             for i in range(n):
@@ -43,7 +59,7 @@ def _sciad(n, kind):
         return q.expectation(c, h)
 
     f = jax.jit(energy if kind == "value" else jax.grad(energy))
-    p = jnp.full((LAYERS, n, 2), 0.1, jnp.float32)
+    p = jnp.full((layers, n, 2), 0.1, jnp.float32)
     return lambda: jax.block_until_ready(f(p))
 
 
@@ -88,9 +104,11 @@ def _pennylane(n, kind, device):
     return (lambda: energy(p)) if kind == "value" else (lambda: g(p))
 
 
-def worker(lib, n, kind, repeats):
-    if lib == "sciad":
-        run = _sciad(n, kind)
+def worker(lib, n, kind, repeats, layers):
+    if lib == "bare":
+        run = _bare()
+    elif lib == "sciad":
+        run = _sciad(n, kind, layers)
     else:
         run = _pennylane(n, kind, lib)
     t0 = time.perf_counter()
@@ -102,11 +120,71 @@ def worker(lib, n, kind, repeats):
         run()
         steady.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB
-    print(
-        json.dumps(
-            dict(lib=lib, n=n, kind=kind, first=first, steady=min(steady), rss=rss)
+    row = dict(lib=lib, n=n, kind=kind, layers=layers, first=first)
+    print(json.dumps(dict(row, steady=min(steady), rss=rss)))
+
+
+def _cell(lib, n, kind, layers, a, env):
+    cmd = [sys.executable, __file__, "--worker", lib, str(n), kind]
+    cmd += ["--layers", str(layers), "--repeats", str(a.repeats)]
+    try:
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=a.timeout, env=env
         )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except subprocess.TimeoutExpired:
+        return dict(lib=lib, n=n, kind=kind, layers=layers, first=None, steady=None)
+    except (IndexError, json.JSONDecodeError):
+        print(out.stderr[-2000:], file=sys.stderr)
+        return None
+
+
+def _fmt(v, s="%.3f"):
+    return "timeout" if v is None else s % v
+
+
+def _scorecard(by, base):
+    """The issue's n = 20 targets, from the measured cells."""
+    sv, sg = (
+        by.get(("sciad", 20, "value", LAYERS)),
+        by.get(("sciad", 20, "grad", LAYERS)),
     )
+    lg = by.get(("lightning", 20, "grad", LAYERS))
+    firsts = [r["first"] for (lib, *_), r in by.items() if lib == "sciad"]
+    print("\ntargets (n = 20 unless noted):")
+    rows = []
+    if sg and lg and sg["steady"] and lg["steady"]:
+        rows.append(
+            (
+                "gradient <= lightning adjoint",
+                sg["steady"] <= lg["steady"],
+                f"{sg['steady']:.3f} s vs {lg['steady']:.3f} s",
+            )
+        )
+    if sv and sv["steady"]:
+        rows.append(("value <= 0.6 s", sv["steady"] <= 0.6, f"{sv['steady']:.3f} s"))
+    if sg and sg.get("rss"):
+        peak = max(sg["rss"], sv["rss"] if sv else 0)
+        delta = peak - base
+        rows.append(
+            (
+                "peak memory <= 1 GB (RSS incl. runtime)",
+                peak <= 1024,
+                f"{peak:.0f} MiB; {delta:.0f} MiB over a bare jax process "
+                f"({base:.0f} MiB)",
+            )
+        )
+    if firsts:
+        ok = all(f is not None and f <= 10 for f in firsts)
+        worst = max((f for f in firsts if f is not None), default=float("nan"))
+        rows.append(
+            ("first call <= 10 s at every n and depth", ok, f"worst {worst:.1f} s")
+        )
+    if sg and sv and sg["steady"] and sv["steady"]:
+        r = sg["steady"] / sv["steady"]
+        rows.append(("gradient / value <= 3", r <= 3, f"{r:.2f}"))
+    for name, ok, what in rows:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {name}: {what}")
 
 
 def main():
@@ -115,56 +193,66 @@ def main():
     ap.add_argument("--libs", nargs="+", default=["sciad", "lightning", "default"])
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--default-max-n", type=int, default=12)
+    ap.add_argument("--quick", action="store_true")
     ap.add_argument("--worker", nargs=3)
+    ap.add_argument("--layers", type=int, default=LAYERS)
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     if a.worker:
         lib, n, kind = a.worker
-        worker(lib, int(n), kind, a.repeats)
+        worker(lib, int(n), kind, a.repeats, a.layers)
         return
-    rows = []
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    for n in a.n:
-        for lib in a.libs:
-            for kind in ("value", "grad"):
-                if lib == "default" and n > a.default_max_n:
-                    continue
-                cmd = [sys.executable, __file__, "--worker", lib, str(n), kind]
-                try:
-                    out = subprocess.run(
-                        cmd, capture_output=True, text=True, timeout=a.timeout, env=env
-                    )
-                    row = json.loads(out.stdout.strip().splitlines()[-1])
-                except subprocess.TimeoutExpired:
-                    row = dict(
-                        lib=lib, n=n, kind=kind, first=None, steady=None, rss=None
-                    )
-                except (IndexError, json.JSONDecodeError):
-                    print(out.stderr[-2000:], file=sys.stderr)
-                    continue
-                rows.append(row)
-                fmt = lambda v, s="%.3f": "timeout" if v is None else s % v
-                print(
-                    f"{lib:>10} n={n:2d} {kind:5s} first {fmt(row['first'], '%.2f')} s"
-                    f"  steady {fmt(row['steady'])} s"
-                    f"  peak RSS {fmt(row['rss'], '%.0f')} MiB",
-                    flush=True,
-                )
-    by = {(r["lib"], r["n"], r["kind"]): r for r in rows}
+    if a.quick:
+        cells = [
+            ("sciad", n, k, LAYERS) for n in (8, 12, 16, 20) for k in ("value", "grad")
+        ]
+        cells += [("sciad", 8, k, 2 * LAYERS) for k in ("value", "grad")]
+        cells += [("lightning", 20, k, LAYERS) for k in ("value", "grad")]
+    else:
+        cells = [
+            (lib, n, k, LAYERS)
+            for n in a.n
+            for lib in a.libs
+            for k in ("value", "grad")
+            if not (lib == "default" and n > a.default_max_n)
+        ]
+    base = _cell("bare", 0, "value", 0, a, env)["rss"]
+    print(f"bare `import jax` process: peak RSS {base:.0f} MiB", flush=True)
+    by = {}
+    for cell in cells:
+        row = _cell(*cell, a, env)
+        if row is None:
+            continue
+        by[cell] = row
+        lib, n, kind, layers = cell
+        rss = row.get("rss")
+        mem = "" if rss is None else f"  peak RSS {rss:.0f} MiB (+{rss - base:.0f})"
+        print(
+            f"{lib:>10} n={n:2d} L={layers:2d} {kind:5s} "
+            f"first {_fmt(row['first'], '%.2f')} s"
+            f"  steady {_fmt(row['steady'])} s{mem}",
+            flush=True,
+        )
     print("\nratios sciad/peer (steady):")
-    for n in a.n:
+    for (lib, n, kind, layers), s_ in by.items():
+        if lib != "sciad" or layers != LAYERS:
+            continue
         for peer in ("lightning", "default"):
-            for kind in ("value", "grad"):
-                s, p = by.get(("sciad", n, kind)), by.get((peer, n, kind))
-                if s and p and s["steady"] and p["steady"]:
-                    print(
-                        f"  n={n:2d} {kind:5s} vs {peer:9s}: "
-                        f"{s['steady'] / p['steady']:.2f}"
-                    )
-    for n in a.n:
-        s, v = by.get(("sciad", n, "grad")), by.get(("sciad", n, "value"))
-        if s and v and s["steady"] and v["steady"]:
-            print(f"  sciad n={n:2d} grad/value: {s['steady'] / v['steady']:.2f}")
+            p_ = by.get((peer, n, kind, layers))
+            if p_ and s_["steady"] and p_["steady"]:
+                print(
+                    f"  n={n:2d} {kind:5s} vs {peer:9s}: "
+                    f"{s_['steady'] / p_['steady']:.2f}"
+                )
+    for n in sorted({c[1] for c in by}):
+        g, v = (
+            by.get(("sciad", n, "grad", LAYERS)),
+            by.get(("sciad", n, "value", LAYERS)),
+        )
+        if g and v and g["steady"] and v["steady"]:
+            print(f"  sciad n={n:2d} grad/value: {g['steady'] / v['steady']:.2f}")
+    _scorecard(by, base)
 
 
 if __name__ == "__main__":

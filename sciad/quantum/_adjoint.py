@@ -15,10 +15,11 @@ gate. Plain reverse-mode AD instead stores every intermediate state (or, inside
 `jax.custom_vjp`.
 
 Per op, the backward pass forms the small reduced outer product
-$M_{ab} = \sum \bar\lambda_a\psi_b$ on the op's wires (`_kernels.cotangent`) and
-pulls ``2 M`` back through the tiny function *angles → gate matrix* with
-`jax.vjp`. That one rule covers every gate, fused gate runs and explicit
-`unitary` matrices.
+$M_{ab} = \sum \bar\lambda_a\psi_b$ on the op's wires (`_kernels.gram` and
+`_kernels.cotangent`: one GEMM on the state's leading-qubit view); all ``2 M``
+are then pulled back at once through the (vmapped) map *angles → gate
+matrices* with a single `jax.vjp`. That one rule covers every gate, fused gate
+runs and explicit `unitary` matrices.
 
 **Parameter shift** (Mitarai et al. 2018; Schuld et al. 2019): for gates
 $e^{-i\theta G}$ whose generator has eigenvalues $\pm 1/2$,
@@ -46,30 +47,68 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _kernels
+from ._layout import Program, _unroll, forward, step_matrices
 from ._observables import PauliSum, apply_sum, term_expectations
-from ._program import Program, _gather, _split, build, forward
 
 
-def _back_ops(program: Program, ops, a, ms, psi, lam, g):
-    """Walk ``ops`` backwards; return states before them and angle/matrix cotangents."""
-    cas, cms = [], []
-    for spec, sa, sm in reversed(_split(ops, a, ms)):
-        static = spec.kernel in ("flip", "swap")
-        mat = None if static else build(spec, sa, sm, psi.dtype)
-        args = (spec.kernel, spec.wires, program.n_reg, mat)
-        psi = _kernels.apply(*args, psi, dagger=True)
-        if spec.n_angles or spec.n_mats:
-            m = _kernels.cotangent(spec.kernel, spec.wires, program.n_reg, lam, psi)
-            _, vjp = jax.vjp(
-                lambda x, y, spec=spec, dt=psi.dtype: build(spec, x, y, dt), sa, sm
-            )
-            ca, cm = vjp((2 * g * m).astype(mat.dtype))
+def _back_steps(steps, x, psi, mu, carry_first: bool):
+    """Un-apply ``steps`` (last first) to the state and the *conjugated* co-state.
+
+    Returns the states before the steps and, per step, the GEMM part
+    $\\mathrm{M}\\Psi^T$ of its cotangent (see `_kernels.cotangent`). Carrying
+    $\\mu = \\bar\\lambda$ (un-applied with $\\bar U$) avoids a conjugation pass.
+    With ``carry_first`` the GEMM of the *incoming* states is returned first and
+    the first step's GEMM is left to the caller: then every GEMM reads a
+    materialised loop carry. (A GEMM on a kernel's output inside the loop makes
+    XLA duplicate the kernel into both consumers -- or copy it -- doubling the
+    backward pass.)
+    """
+    grams = []
+    if carry_first:
+        grams.append(_gram(steps[0], psi, mu))
+    for j in range(len(steps) - 1, -1, -1):
+        step = steps[j]
+        psi = _kernels.unapply(step, x[j], psi)
+        mu = _kernels.unapply(step, jnp.conj(x[j]), mu)
+        if j > 0 or not carry_first:
+            grams.append(_gram(step, psi, mu))
+    return psi, mu, grams
+
+
+def _gram(step, psi, mu):
+    if not step.grad:
+        return jnp.zeros((2**step.k,) * 2, psi.dtype)
+    return _kernels.gram(step.k, mu, psi)
+
+
+def _backward(program: Program, xs, psi, lam):
+    """Walk the whole program backwards; cotangents have the structure of ``xs``."""
+    cts, mu = [], jnp.conj(lam)
+    for block, x in reversed(list(zip(program.blocks, xs, strict=True))):
+        p = len(block.steps)
+        if block.reps is None:
+            psi, mu, grams = _back_steps(block.steps, x, psi, mu, False)
+            grams = grams[::-1]
         else:
-            ca, cm = jnp.zeros_like(sa), []
-        lam = _kernels.apply(*args, lam, dagger=True)
-        cas.append(ca)
-        cms.extend(reversed(list(cm)))
-    return psi, lam, jnp.concatenate(cas[::-1]), cms[::-1]
+
+            def body(carry, x, steps=block.steps):
+                p_, m_, grams = _back_steps(steps, x, *carry, True)
+                return (p_, m_), tuple(grams)
+
+            (psi, mu), ys = jax.lax.scan(
+                body, (psi, mu), x, reverse=True, unroll=_unroll(block)
+            )
+            # ys[0][r]: step 0 of repetition r + 1; ys[i][r], i >= 1: step p - i of r
+            first = _gram(block.steps[0], psi, mu)
+            grams = [jnp.concatenate([first[None], ys[0][:-1]])]
+            grams += [ys[i] for i in range(p - 1, 0, -1)]
+        cts.append(
+            tuple(
+                _kernels.cotangent(s, u, g)
+                for s, u, g in zip(block.steps, x, grams, strict=True)
+            )
+        )
+    return tuple(cts[::-1])
 
 
 def adjoint_expectation(program: Program, obs: PauliSum, theta, mats, state0):
@@ -89,31 +128,12 @@ def adjoint_expectation(program: Program, obs: PauliSum, theta, mats, state0):
     def bwd(res, g):
         theta, mats, coeffs, psi, lam = res
         ct_coeffs = g * term_expectations(obs, psi, n).astype(coeffs.dtype)
-        ct_theta = jnp.zeros_like(theta)
-        ct_mats = [jnp.zeros_like(m) for m in mats]
-        for item in reversed(program.items):
-            a, ms = _gather(item, theta, mats)
-            if item.reps is None:
-                psi, lam, ca, cm = _back_ops(program, item.ops, a, ms, psi, lam, g)
-                midx = [[i] for i in item.midx]
-                cm = [c[None] for c in cm]
-            else:
-
-                def body(carry, xs, ops=item.ops):
-                    p, lm, ca, cm = _back_ops(
-                        program, ops, xs[0], list(xs[1]), *carry, g
-                    )
-                    return (p, lm), (ca, tuple(cm))
-
-                (psi, lam), (ca, cm) = jax.lax.scan(
-                    body, (psi, lam), (a, tuple(ms)), reverse=True
-                )
-                midx = list(item.midx.T)
-            ct_theta = ct_theta.at[item.aidx].add(ca.astype(theta.dtype))
-            # midx[j][r]: the matrix used by the op's j-th slot in repetition r
-            for col, c in zip(midx, cm, strict=True):
-                for r, i in enumerate(col):
-                    ct_mats[i] = ct_mats[i] + c[r]
+        xs, vjp = jax.vjp(
+            lambda t, m: step_matrices(program, t, m, psi.dtype), theta, mats
+        )
+        ms = _backward(program, xs, psi, lam)
+        # dE/dU = 2 Re <lambda| dU |psi>: pull 2 g M back through the builds
+        ct_theta, ct_mats = vjp(jax.tree.map(lambda m: (2 * g * m).astype(m.dtype), ms))
         return ct_theta, ct_mats, ct_coeffs
 
     energy.defvjp(fwd, bwd)

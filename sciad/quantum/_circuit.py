@@ -224,6 +224,39 @@ for _name in CHANNELS:
     setattr(Circuit, _name, _channel_method(_name))
 
 
+def _stack_scalars(xs):
+    """``jnp.stack`` of scalars, in a form XLA compiles quickly when they are traced.
+
+    Angles usually arrive as hundreds of ``params[l, i, j]`` slices. XLA:CPU does not
+    fuse slices into a concatenate, so ``jnp.stack`` costs one compiled kernel per
+    angle (~10 s of compile time for 400 angles here). A balanced sum of one-hot
+    vectors is elementwise and fuses into a single kernel (adding exact zeros
+    leaves every value unchanged). Its plain AD transpose would be one reduction
+    kernel per angle again, hence a `jax.custom_jvp` whose tangent map is a plain
+    stack: its transpose is slices, which fuse into the caller's slice transposes.
+    """
+    if len(xs) <= 64 or not any(isinstance(x, jax.core.Tracer) for x in xs):
+        return jnp.stack(xs)
+    return _onehot_stack(*xs)
+
+
+@jax.custom_jvp
+def _onehot_stack(*xs):
+    iota = jnp.arange(len(xs))
+    parts = [jnp.where(iota == i, x, jnp.zeros_like(x)) for i, x in enumerate(xs)]
+    while len(parts) > 1:
+        pairs = zip(parts[::2], parts[1::2], strict=False)
+        parts = [a + b for a, b in pairs] + ([parts[-1]] if len(parts) % 2 else [])
+    # computed once: XLA would otherwise duplicate the sum into every consumer
+    return jax.lax.optimization_barrier(parts[0])
+
+
+@_onehot_stack.defjvp
+def _onehot_jvp(xs, ts):
+    # the tangent map is a plain stack: its transpose (reverse mode) is slices
+    return _onehot_stack(*xs), jnp.stack(ts)
+
+
 def circuit_arrays(circuit: Circuit):
     """``(theta, mats)``: all angles as one real vector and the explicit matrices."""
     mats = circuit._mats
@@ -235,7 +268,7 @@ def circuit_arrays(circuit: Circuit):
         rdt = jnp.result_type(float)
     cdt = jnp.promote_types(rdt, jnp.complex64)
     if circuit._angles:
-        theta = jnp.stack([jnp.asarray(a, rdt) for a in circuit._angles])
+        theta = _stack_scalars([jnp.asarray(a, rdt) for a in circuit._angles])
     else:
         theta = jnp.zeros((0,), rdt)
     return theta, [jnp.asarray(m, cdt) for m in mats], cdt

@@ -1,6 +1,8 @@
 """Gate registry: each named gate is a small record of how to build its matrix.
 
-A gate's *kernel* says how it acts on the statevector (see `_kernels.py`):
+A gate's *kernel* says what its small matrix means (the state kernels in
+`_kernels.py` then apply it as a dense matrix or a diagonal, see
+`_program.op_matrix`):
 
 * ``"dense"``: a ``(2**k, 2**k)`` matrix on its wires;
 * ``"diag"``: the ``(2**k,)`` diagonal of a diagonal matrix (elementwise phases);

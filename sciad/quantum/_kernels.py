@@ -1,171 +1,139 @@
-"""Statevector kernels: apply a small gate matrix to a flat ``(2**n,)`` state.
+"""Statevector kernels: a gate on the *leading* qubits, fused with a qubit permutation.
 
-Why not ``einsum``: contracting a gate over arbitrary axes of a ``(2,)*n`` array
-makes XLA emit transposes of the whole state (and high-rank index arithmetic),
-several times slower than necessary. Instead the flat state is *reshaped* (free)
-to ``(L, 2, M, 2, R)``-style views whose gate axes are explicit, the ``2**k``
-sub-blocks are sliced out, combined with the matrix entries and stacked back:
-one streaming pass over the state that XLA fuses into a single loop. Diagonal
-gates are an elementwise multiply, and X/CNOT/Toffoli are a ``where``-select
-of a reversed axis (no arithmetic at all).
+The flat ``(2**n,)`` state is stored in a *layout*: a permutation of the wires,
+the first one being the most significant bit of the array index. Every kernel
+applies its ``(2**k, 2**k)`` matrix (or diagonal) to the ``k`` leading qubits of
+the layout -- ``state.reshape(2**k, -1)`` is free and its rows are contiguous
+streams -- and writes its output directly in the layout the *next* gate wants,
+with that gate's wires leading. The permutation costs nothing extra: the output
+blocks are stacked along the new axis positions inside the same XLA loop
+fusion, so a gate is still a single streaming pass over the state.
 
-Wire 0 is the most significant bit of the state index.
+Why: a kernel no longer depends on *which* wires it acts on, only on the
+relative permutation (`Step.out_pos`). In a layered circuit (a ring or ladder
+of two-qubit gates) every gate becomes the same kernel "matrix on the two
+leading qubits, then rotate the layout by one", so a whole circuit is one
+`lax.scan` over a stack of small matrices and the compiled program size is
+independent of both the qubit count and the depth. (``einsum`` over arbitrary
+axes of a ``(2,)*n`` tensor instead makes XLA transpose the whole state, several
+times slower.)
 """
 
-import itertools
+import functools
+from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 
-def _view(n: int, wires_sorted) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """View shape exposing each wire in ``wires_sorted`` as its own size-2 axis."""
-    shape, axes, prev = [], [], -1
-    for w in wires_sorted:
-        shape.append(2 ** (w - prev - 1))
-        axes.append(len(shape))
-        shape.append(2)
-        prev = w
-    shape.append(2 ** (n - prev - 1))
-    return tuple(shape), tuple(axes)
+class Step(NamedTuple):
+    """Static signature of one kernel application.
 
-
-def _to_sorted(mat, wires, diag: bool):
-    """Re-index a matrix given in the user's wire order to ascending wire order."""
-    k = len(wires)
-    perm = tuple(int(i) for i in np.argsort(wires))
-    if perm == tuple(range(k)):
-        return mat
-    if diag:
-        return mat.reshape((2,) * k).transpose(perm).reshape(-1)
-    t = mat.reshape((2,) * (2 * k)).transpose(perm + tuple(k + p for p in perm))
-    return t.reshape(2**k, 2**k)
-
-
-def _from_sorted(mat, wires, diag: bool):
-    k = len(wires)
-    inv = tuple(int(i) for i in np.argsort(np.argsort(wires)))
-    if inv == tuple(range(k)):
-        return mat
-    if diag:
-        return mat.reshape((2,) * k).transpose(inv).reshape(-1)
-    t = mat.reshape((2,) * (2 * k)).transpose(inv + tuple(k + p for p in inv))
-    return t.reshape(2**k, 2**k)
-
-
-def _blocks(s, axes):
-    """The ``2**k`` sub-arrays of view ``s`` with the gate axes fixed, in order."""
-    out = []
-    for bits in itertools.product((0, 1), repeat=len(axes)):
-        idx = [slice(None)] * s.ndim
-        for a, b in zip(axes, bits, strict=True):
-            idx[a] = b
-        out.append(s[tuple(idx)])
-    return out
-
-
-def _restack(parts, axes):
-    """Inverse of `_blocks`: stack ``2**k`` blocks back into the view."""
-    # The last bit varies fastest, so it is stacked first; the gate axes before
-    # it are still missing at that point, hence the shift by j.
-    for j in range(len(axes) - 1, -1, -1):
-        parts = [
-            jnp.stack(parts[i : i + 2], axis=axes[j] - j)
-            for i in range(0, len(parts), 2)
-        ]
-    return parts[0]
-
-
-def _dense_view(s, axes, mat):
-    parts = _blocks(s, axes)
-    dim = len(parts)
-    outs = [sum(mat[i, j] * parts[j] for j in range(dim)) for i in range(dim)]
-    return _restack(outs, axes)
-
-
-def _mask(shape, axes):
-    m = np.ones([1] * len(shape), dtype=bool)
-    for a in axes:
-        sh = [1] * len(shape)
-        sh[a] = 2
-        m = m & (np.arange(2) == 1).reshape(sh)
-    return m
-
-
-def apply(kernel: str, wires, n: int, mat, state, dagger: bool = False):
-    """Apply a gate (or its adjoint with ``dagger=True``) to the flat state."""
-    if kernel == "swap":
-        shape, axes = _view(n, sorted(wires))
-        return jnp.swapaxes(state.reshape(shape), *axes).reshape(-1)
-    if kernel in ("flip", "ctrl"):
-        shape, axes = _view(n, sorted(wires))
-        s = state.reshape(shape)
-        tgt = axes[sorted(wires).index(wires[-1])]
-        ctrl_axes = [a for a in axes if a != tgt]
-        if kernel == "ctrl":
-            m = jnp.conj(mat.T) if dagger else mat
-
-        def act(v, tgt):
-            return jnp.flip(v, tgt) if kernel == "flip" else _dense_view(v, (tgt,), m)
-
-        if len(ctrl_axes) == 1:
-            # concatenate the untouched control-0 half with the acted-on
-            # control-1 half: every element is read once, which keeps XLA's
-            # fusions small (a `where` reads the state twice and, chained over
-            # many gates, makes fusion and compile time blow up)
-            (c,) = ctrl_axes
-            lo = jax.lax.slice_in_dim(s, 0, 1, axis=c)
-            hi = jax.lax.slice_in_dim(s, 1, 2, axis=c)
-            return jnp.concatenate([lo, act(hi, tgt)], axis=c).reshape(-1)
-        new = act(s, tgt)
-        if ctrl_axes:
-            new = jnp.where(_mask(shape, ctrl_axes), new, s)
-        return new.reshape(-1)
-    ws = sorted(wires)
-    shape, axes = _view(n, ws)
-    s = state.reshape(shape)
-    if kernel == "diag":
-        d = _to_sorted(mat, wires, diag=True)
-        d = jnp.conj(d) if dagger else d
-        bshape = [1] * len(shape)
-        for a in axes:
-            bshape[a] = 2
-        return (s * d.reshape(bshape)).reshape(-1)
-    m = _to_sorted(mat, wires, diag=False)
-    m = jnp.conj(m.T) if dagger else m
-    return _dense_view(s, axes, m).reshape(-1)
-
-
-def cotangent(kernel: str, wires, n: int, lam, psi):
-    r"""Reduced outer product $M_{ab} = \sum_{\rm rest} \bar\lambda_a \psi_b$.
-
-    ``lam`` is the co-state just after the gate and ``psi`` the state just before,
-    so that $\partial E/\partial\theta = 2\,\mathrm{Re}\sum_{ab} M_{ab}\,
-    \partial U_{ab}/\partial\theta$. Returned in the same layout as the gate's
-    small matrix (dense, diagonal or controlled-target block).
+    ``out_pos[j]`` is the input-layout position of the qubit placed at output
+    position ``j``; input positions ``0..k-1`` are the gate's qubits.
     """
-    if kernel in ("flip", "swap"):
-        raise ValueError(f"kernel {kernel!r} has no parameters")
-    ws = sorted(wires)
-    shape, axes = _view(n, ws)
-    ls, ps = lam.reshape(shape), psi.reshape(shape)
-    if kernel == "ctrl":
-        tgt = axes[ws.index(wires[-1])]
-        idx = [slice(None)] * len(shape)
-        for a in axes:
-            if a != tgt:
-                idx[a] = 1
-        ls, ps = ls[tuple(idx)], ps[tuple(idx)]
-        # indexing the controls away shifts the target axis left
-        axes = (tgt - sum(1 for a in axes if a < tgt),)
-    # one GEMM (conj Λ) Ψᵀ over the stacked blocks: XLA's CPU reductions of
-    # complex products are several times slower than a matmul
-    lb = jnp.stack([b.reshape(-1) for b in _blocks(ls, axes)])
-    pb = jnp.stack([b.reshape(-1) for b in _blocks(ps, axes)])
-    m = jnp.conj(lb) @ pb.T
-    if kernel == "diag":
-        return _from_sorted(jnp.diagonal(m), wires, diag=True)
-    if kernel == "ctrl":
-        return m
-    return _from_sorted(m, wires, diag=False)
+
+    kind: str  # "dense" (2**k, 2**k) matrix or "diag" (2**k,) diagonal
+    k: int
+    out_pos: tuple[int, ...]
+    grad: bool  # whether the adjoint pass needs this gate's cotangent
+
+
+class _Geometry(NamedTuple):
+    out_shape: tuple[int, ...]  # output layout grouped into axes
+    op_axes: tuple[tuple[int, int], ...]  # (axis, gate qubit), ascending axis
+    rest_in: tuple[int, ...]  # sizes of the non-gate axis groups, input order
+    to_out: tuple[int, ...] | None  # their transposition into output order
+
+
+@functools.lru_cache(maxsize=512)
+def _geometry(k: int, out_pos: tuple[int, ...]) -> _Geometry:
+    segs = []  # ("op", t) or [start, length] of a run of consecutive rest qubits
+    for p in out_pos:
+        if p < k:
+            segs.append(("op", p))
+        elif segs and segs[-1][0] != "op" and segs[-1][0] + segs[-1][1] == p:
+            segs[-1][1] += 1
+        else:
+            segs.append([p, 1])
+    shape = tuple(2 if s[0] == "op" else 2 ** s[1] for s in segs)
+    op_axes = tuple((a, s[1]) for a, s in enumerate(segs) if s[0] == "op")
+    rest = [s for s in segs if s[0] != "op"]
+    by_start = sorted(range(len(rest)), key=lambda i: rest[i][0])
+    rest_in = tuple(2 ** rest[i][1] for i in by_start)
+    # axis order of the output's rest groups, in terms of input-order groups
+    to_out = tuple(by_start.index(i) for i in range(len(rest)))
+    to_out = None if to_out == tuple(range(len(rest))) else to_out
+    return _Geometry(shape, op_axes, rest_in, to_out)
+
+
+def _combine(step: Step, mat, blocks, dagger: bool):
+    """``out_i = sum_j U_ij b_j`` (``U^dagger`` with ``dagger``), unrolled."""
+    if step.kind == "diag":
+        d = jnp.conj(mat) if dagger else mat
+        return [d[i] * b for i, b in enumerate(blocks)]
+    u = jnp.conj(mat.T) if dagger else mat
+    dim = len(blocks)
+    return [sum(u[i, j] * blocks[j] for j in range(dim)) for i in range(dim)]
+
+
+def apply(step: Step, mat, state):
+    """Apply ``mat`` to the leading ``k`` qubits and permute to the output layout."""
+    geo = _geometry(step.k, step.out_pos)
+    x = state.reshape(2**step.k, -1)
+    outs = _combine(step, mat, [x[i] for i in range(2**step.k)], dagger=False)
+    outs = [o.reshape(geo.rest_in) for o in outs]
+    if geo.to_out is not None:
+        outs = [jnp.transpose(o, geo.to_out) for o in outs]
+    # insert the gate axes innermost first, each at its final index counted from
+    # the end (every axis after it already exists); stacking the minor axis
+    # first is what lets XLA emit one streaming loop (2-3x faster than
+    # outermost first, measured)
+    keyed = dict(zip(np.ndindex(*(2,) * step.k), outs, strict=True))
+    rank = len(geo.out_shape)
+    for axis, t in reversed(geo.op_axes):
+        axis -= rank
+        pairs = {}
+        for bits, o in keyed.items():
+            # qubit t is consumed by this stack: mark its bit as -1 in the key
+            pairs.setdefault(bits[:t] + (-1,) + bits[t + 1 :], {})[bits[t]] = o
+        keyed = {b: jnp.stack([pr[0], pr[1]], axis) for b, pr in pairs.items()}
+    return keyed[(-1,) * step.k].reshape(-1)
+
+
+def unapply(step: Step, mat, state):
+    """Inverse of `apply`: undo the permutation, then apply ``mat^dagger``."""
+    geo = _geometry(step.k, step.out_pos)
+    y = state.reshape(geo.out_shape)
+    blocks = []
+    for bits in np.ndindex(*(2,) * step.k):
+        idx = [slice(None)] * len(geo.out_shape)
+        for axis, t in geo.op_axes:
+            idx[axis] = bits[t]
+        b = y[tuple(idx)]
+        if geo.to_out is not None:
+            b = jnp.transpose(b, np.argsort(geo.to_out))
+        blocks.append(b.reshape(-1))
+    return jnp.stack(_combine(step, mat, blocks, dagger=True)).reshape(-1)
+
+
+def gram(k: int, mu, psi):
+    r"""$\mathrm{M}\Psi^T$ over the rest: ``(2**k, 2**k)``, one GEMM on free views.
+
+    (XLA's CPU reductions of complex products are several times slower than a
+    matmul.)
+    """
+    return mu.reshape(2**k, -1) @ psi.reshape(2**k, -1).T
+
+
+def cotangent(step: Step, mat, g):
+    r"""Reduced outer product $M_{ab} = \sum_{\rm rest}\bar\lambda^{\rm out}_a\psi_b$.
+
+    ``g`` is `gram` of $\mu = \bar\lambda$ and $\psi$ *before* the gate (input
+    layout, gate qubits leading, as returned by `unapply`); the co-state after
+    the gate is $U\lambda$, so $M = \bar U g$. ``mat`` and ``g`` may carry
+    leading batch axes.
+    """
+    if step.kind == "diag":
+        return jnp.conj(mat) * jnp.diagonal(g, axis1=-2, axis2=-1)
+    return jnp.conj(mat) @ g

@@ -7,8 +7,8 @@ from jaxtyping import Array, Complex, Float, Int, PRNGKeyArray
 
 from ._adjoint import adjoint_expectation, shift_expectations
 from ._circuit import Circuit, _check_wire, circuit_arrays
+from ._layout import compile_program, forward
 from ._observables import PauliSum, apply_pauli, apply_sum, check_wires
-from ._program import compile_program, forward
 
 _DIFF_METHODS = ("best", "adjoint", "backprop", "parameter_shift")
 

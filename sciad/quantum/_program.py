@@ -1,35 +1,25 @@
-"""Compile a circuit's gate list into a small static *program* of ops.
+"""Gate fusion: a circuit's gate list as a short list of ops with small matrices.
 
-A `Circuit` records gate calls; simulating them one Python-level op at a time
-would give XLA a graph whose size (and compile time) grows with depth. So the
-gate list is compiled, once per circuit *structure* (cached), into:
+Runs of single-qubit gates on one wire are multiplied into a single 2x2 (or
+diagonal) matrix, and such a run is absorbed into the next two-qubit gate on the
+wire (one 4x4 pass instead of up to three passes over the state). Each op keeps
+the indices of the angles (and explicit `Circuit.unitary` matrices) it depends
+on, so gradients flow back to every original gate angle. `_layout` then decides
+the memory layout of each op and rolls repeated structure into scans.
 
-1. **fused ops** -- runs of single-qubit gates on one wire are multiplied into a
-   single 2x2 (or diagonal) matrix, so an ``RY; RZ`` pair costs one pass over the
-   state instead of two. Each op keeps the indices of the angles it depends on,
-   so gradients flow back to every original gate angle.
-2. **rolled loops** -- a block of ops that repeats with the same structure (a
-   layer of an ansatz) becomes one `lax.scan` item whose per-repetition angles
-   are gathered into a ``(reps, n_angles)`` array. Compile time is then flat in
-   depth, however the user wrote the loop.
-
-Angles live in one flat real vector ``theta`` and explicit matrices
-(`Circuit.unitary`) in a list ``mats``; the program only holds integer indices.
+Angles live in one flat real vector ``theta`` and explicit matrices in a list
+``mats``; ops only hold integer indices.
 """
 
-import functools
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _kernels
 from ._gates import FOUR_TERM, GATES, TWO_TERM, GateDef, dense_matrix
 from ._noise import CHANNELS
 
 _FUSABLE = ("dense", "diag", "flip")
-_MIN_ROLLED_OPS = 8
 
 
 def gate_def(name: str, n_wires: int) -> GateDef:
@@ -51,22 +41,6 @@ class OpSpec(NamedTuple):
     parts: tuple[tuple[str, bool, tuple[int, ...]], ...]
     n_angles: int
     n_mats: int
-
-
-class Item(NamedTuple):
-    """A single op (``reps is None``) or a rolled block of ops."""
-
-    ops: tuple[OpSpec, ...]
-    aidx: np.ndarray  # (A,) or (reps, A) indices into theta
-    midx: np.ndarray  # (M,) or (reps, M) indices into mats
-    reps: int | None
-
-
-class Program(NamedTuple):
-    n_reg: int
-    items: tuple[Item, ...]
-    rules: np.ndarray  # per-angle parameter-shift rule: 0 none, 1 two-term, 2 four-term
-    n_angles: int
 
 
 def _embed(m, pos, k: int, diag: bool, cdt):
@@ -101,7 +75,18 @@ def build(spec: OpSpec, angles, mats, cdt):
     return acc
 
 
-def _fuse(calls, n: int, mixed: bool):
+def op_matrix(spec: OpSpec, angles, mats, cdt):
+    """The op's full matrix (or diagonal, for ``kernel == "diag"``) in wire order."""
+    k = len(spec.wires)
+    if spec.kernel == "swap":
+        return dense_matrix("swap", k, None, cdt)
+    m = build(spec, angles, mats, cdt)
+    if spec.kernel in ("flip", "ctrl"):
+        return dense_matrix(spec.kernel, k, m, cdt)
+    return m
+
+
+def fuse(calls, n: int, mixed: bool):
     """Turn gate calls into ops on the register, fusing 1-qubit runs into neighbours.
 
     Single-qubit gates wait in a per-wire queue; a run of them becomes one 2x2 op,
@@ -164,101 +149,3 @@ def _fuse(calls, n: int, mixed: bool):
     for w in sorted(pending):
         flush(w)
     return ops, np.asarray(rules, dtype=np.int32), a0
-
-
-def _best_period(sig: np.ndarray, i: int) -> tuple[int, int]:
-    """Period ``p`` and repeat count of the longest periodic run starting at ``i``."""
-    n = len(sig)
-    cands = np.nonzero(sig[i + 1 : i + 1 + (n - i) // 2] == sig[i])[0] + 1
-    best = (1, 1)
-    for p in cands:
-        eq = sig[i : n - p] == sig[i + p : n]
-        run = len(eq) if eq.all() else int(np.argmin(eq))
-        reps = 1 + run // p
-        if reps * p > best[0] * best[1]:
-            best = (int(p), int(reps))
-    return best
-
-
-def _roll(ops) -> tuple[Item, ...]:
-    ids: dict = {}
-    sig = np.asarray([ids.setdefault(spec, len(ids)) for spec, _, _ in ops])
-    items, i = [], 0
-    while i < len(ops):
-        p, reps = _best_period(sig, i)
-        if reps >= 2 and p * reps >= _MIN_ROLLED_OPS:
-            block = ops[i : i + p]
-            aidx = np.asarray(
-                [
-                    [a for k in range(p) for a in ops[i + r * p + k][1]]
-                    for r in range(reps)
-                ],
-                dtype=np.int32,
-            ).reshape(reps, -1)
-            midx = np.asarray(
-                [
-                    [m for k in range(p) for m in ops[i + r * p + k][2]]
-                    for r in range(reps)
-                ],
-                dtype=np.int32,
-            ).reshape(reps, -1)
-            items.append(Item(tuple(s for s, _, _ in block), aidx, midx, reps))
-            i += p * reps
-        else:
-            spec, a, m = ops[i]
-            items.append(
-                Item((spec,), np.asarray(a, np.int32), np.asarray(m, np.int32), None)
-            )
-            i += 1
-    return tuple(items)
-
-
-@functools.lru_cache(maxsize=128)
-def compile_program(calls: tuple, n: int, mixed: bool) -> Program:
-    """Compile static gate calls ``((name, wires), ...)`` into a `Program`."""
-    ops, rules, n_angles = _fuse(calls, n, mixed)
-    return Program(2 * n if mixed else n, _roll(ops), rules, n_angles)
-
-
-def _split(spec_list, a, ms):
-    """Per-op slices of one repetition's angle vector and matrix list."""
-    out, a0, m0 = [], 0, 0
-    for spec in spec_list:
-        out.append((spec, a[a0 : a0 + spec.n_angles], ms[m0 : m0 + spec.n_mats]))
-        a0, m0 = a0 + spec.n_angles, m0 + spec.n_mats
-    return out
-
-
-def _gather(item: Item, theta, mats):
-    a = theta[item.aidx]
-    if item.reps is None:
-        ms = [mats[i] for i in item.midx]
-    else:
-        ms = [jnp.stack([mats[i] for i in col]) for col in item.midx.T]
-    return a, ms
-
-
-def _apply_ops(program: Program, ops, a, ms, state):
-    for spec, sa, sm in _split(ops, a, ms):
-        mat = (
-            None
-            if spec.kernel in ("flip", "swap")
-            else build(spec, sa, sm, state.dtype)
-        )
-        state = _kernels.apply(spec.kernel, spec.wires, program.n_reg, mat, state)
-    return state
-
-
-def forward(program: Program, theta, mats, state):
-    """Run the program on a flat state."""
-    for item in program.items:
-        a, ms = _gather(item, theta, mats)
-        if item.reps is None:
-            state = _apply_ops(program, item.ops, a, ms, state)
-        else:
-
-            def body(st, xs, ops=item.ops):
-                return _apply_ops(program, ops, xs[0], list(xs[1]), st), None
-
-            state, _ = jax.lax.scan(body, state, (a, tuple(ms)))
-    return state
