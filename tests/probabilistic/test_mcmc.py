@@ -220,3 +220,30 @@ def test_initialisation_failure_names_the_site():
     mcmc = MCMC(NUTS(bad_model), num_warmup=2, num_samples=2, progress_bar=False)
     with pytest.raises(Exception, match="site 'obs'"):
         mcmc.run(jr.key(0))
+
+
+def test_fast_rhat_matches_diagnostics():
+    """The post-run R-hat check equals `split_gelman_rubin`, ties included.
+
+    It re-implements only the ranking (one argsort for all sites, tie-averaged
+    ranks, since NUTS often returns its starting point); rounding aside, the
+    numbers must be the same.
+    """
+    from sciad.probabilistic.diagnostics import split_gelman_rubin
+    from sciad.probabilistic.infer._mcmc import _max_rank_rhat
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 300, 7))
+    x[:, 100:120] = x[:, 99:100]  # repeated draws
+    walk = np.cumsum(rng.standard_normal((1, 300, 3)), axis=1)
+    rounded = np.round(rng.standard_normal((3, 200)), 1)  # heavy ties
+    for draws in (x, walk, rounded):
+        got = _max_rank_rhat({"s": draws.astype(np.float32), "i": np.ones((1, 9), int)})
+        exact = np.max(split_gelman_rubin(draws.astype(np.float32)))
+        assert list(got) == ["s"]  # integer sites are skipped
+        np.testing.assert_allclose(got["s"], exact, rtol=1e-12)
+    # constant elements are ignored, a constant site is omitted
+    mixed = np.concatenate([x[..., :1], np.ones_like(x[..., :1])], axis=-1)
+    got = _max_rank_rhat({"m": mixed, "c": np.ones((2, 300))})
+    np.testing.assert_allclose(got["m"], np.max(split_gelman_rubin(x[..., 0])))
+    assert "c" not in got

@@ -5,7 +5,9 @@ starts fresh (`fresh=True`: initialise, then warm up) or continues from a
 given state, how many warmup iterations remain and how many draws to take are
 all *traced* inputs, and the sample buffers are preallocated at their maximum
 size. The loop body contains the transition kernel exactly once; warmup
-iterations differ only by the adaptation update they apply.
+iterations differ only by the adaptation update they apply. Inside the loop
+the position is one flat vector (one buffer write per draw); it is unravelled
+into the model's sites once, after the loop.
 """
 
 from typing import Any, NamedTuple
@@ -14,6 +16,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+from jax.flatten_util import ravel_pytree
 from jax.sharding import Mesh, PartitionSpec as P
 
 from . import _progress
@@ -123,9 +126,28 @@ def build_program(
             )
 
         state = jax.lax.cond(fresh, start, lambda _: state_in, None)
+        # the loop carries the position as one flat vector: the kernel would
+        # ravel and unravel the pytree at every transition, and every site
+        # would cost its own buffer write (separate small ops, which on a
+        # 10-d model are as costly as the gradients)
+        x0, unravel = ravel_pytree(state.z)
+        g0, _ = ravel_pytree(state.z_grad)
+        state = state._replace(z=x0, z_grad=g0)
+
+        def flat_potential(x):
+            return potential_fn(unravel(x))
+
+        flat_algo = window_adaptation(
+            kernel.build_kernel(flat_potential),
+            flat_potential,
+            dense_mass=kernel.dense_mass,
+            adapt_step_size=kernel.adapt_step_size,
+            adapt_mass_matrix=kernel.adapt_mass_matrix,
+            target_accept_prob=kernel.target_accept_prob,
+        )
         n_total = n_warm_left + n_draws * config.thinning
         size = config.buffer_size
-        z_buf = jax.tree.map(lambda a: jnp.zeros((size,) + a.shape, a.dtype), state.z)
+        z_buf = jnp.zeros((size,) + x0.shape, x0.dtype)
         fields = tuple(dict.fromkeys(ALWAYS_COLLECTED + config.extra_fields))
         dtype = state.potential_energy.dtype
         ex_buf = {f: jnp.zeros((size,), _field_dtype(f, dtype)) for f in fields}
@@ -138,7 +160,7 @@ def build_program(
                 HMCState(state.z, state.potential_energy, state.z_grad),
                 state.adapt_state,
             )
-            ws, info = algo.step(sub, ws)
+            ws, info = flat_algo.step(sub, ws)
             h = ws.hmc_state
             new = MCMCState(
                 h.position,
@@ -151,9 +173,7 @@ def build_program(
             idx = jnp.where(
                 (s >= 0) & ((s + 1) % config.thinning == 0), s // config.thinning, size
             )
-            z_buf = jax.tree.map(
-                lambda b, v: b.at[idx].set(v, mode="drop"), z_buf, h.position
-            )
+            z_buf = z_buf.at[idx].set(h.position, mode="drop")
             ex_buf = {
                 f: b.at[idx].set(_extract(f, info, new).astype(b.dtype), mode="drop")
                 for f, b in ex_buf.items()
@@ -179,6 +199,8 @@ def build_program(
         state, z_buf, ex_buf, _ = jax.lax.fori_loop(
             0, n_total, body, (state, z_buf, ex_buf, jnp.int32(0))
         )
+        state = state._replace(z=unravel(state.z), z_grad=unravel(state.z_grad))
+        z_buf = jax.vmap(unravel)(z_buf)
         if problem.postprocess_fn is not None:
             samples = jax.vmap(problem.postprocess_fn(args, kwargs))(z_buf)
         else:

@@ -7,9 +7,11 @@ steps of the new subtree. The U-turn checks of every balanced sub-subtree are
 made incrementally: when leaf $n$ of the subtree is added, the sub-subtrees
 ending at $n$ are exactly those whose left boundaries are the leaves indexed
 by the trailing one-bits of $n$, so it suffices to keep a store of at most
-`max_tree_depth` boundary momenta and momentum partial sums (checkpoints). All
-checks against the store are made at once with a masked vector operation,
-which is cheaper on CPU than a third nested loop.
+`max_tree_depth` checkpoints. A checkpoint holds the boundary leaf's velocity
+and its momentum offset (see `_Checkpoints`), so each leaf computes its own
+velocity once (shared with its kinetic energy) and checks every active
+sub-subtree with two `max_tree_depth x d` matrix-vector products, masked to
+the active slots; this is cheaper on CPU than a third nested loop.
 
 The proposal is drawn by multinomial sampling: uniform progressive sampling
 inside a subtree and biased progressive sampling when the subtree is merged
@@ -18,8 +20,9 @@ criterion compares velocities at both ends with
 $\rho - (p_\text{left} + p_\text{right}) / 2$, $\rho$ the momentum sum.
 """
 
+import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -45,10 +48,16 @@ class NUTSInfo(NamedTuple):
     tree_depth: jax.Array
 
 
+class _Proposal(NamedTuple):
+    position: jax.Array
+    potential_energy: jax.Array
+    potential_energy_grad: jax.Array
+
+
 class _Tree(NamedTuple):
     left: IntegratorState
     right: IntegratorState
-    proposal: IntegratorState
+    proposal: _Proposal
     proposal_energy: jax.Array
     log_weight: jax.Array
     momentum_sum: jax.Array
@@ -57,6 +66,19 @@ class _Tree(NamedTuple):
     diverging: jax.Array
     sum_accept_prob: jax.Array
     num_steps: jax.Array
+
+
+class _Subtree(NamedTuple):
+    edge: IntegratorState  # the last leaf: the subtree's moving end
+    proposal: _Proposal
+    proposal_energy: jax.Array
+    log_weight: jax.Array
+    momentum_sum: jax.Array
+    turning: jax.Array
+    diverging: jax.Array
+    sum_accept_prob: jax.Array
+    num_steps: jax.Array
+    ckpts: Any
 
 
 def _select(pred, a, b):
@@ -77,7 +99,23 @@ def _hash_uniform(seed, counter, dtype):
     x = x ^ (x >> 15)
     x = x * jnp.uint32(0x846CA68B)
     x = x ^ (x >> 16)
-    return ((x >> 8).astype(dtype) + 0.5) * (2.0**-24)
+    return _uniform(x, dtype)
+
+
+def _uniform(words, dtype):
+    """Uniform in (0, 1), never 0 or 1, from the top 24 bits of uint32 words."""
+    return ((words >> 8).astype(dtype) + 0.5) * (2.0**-24)
+
+
+def _normal(words, dtype):
+    """Standard normals from uint32 words by inversion (as `jax.random.normal`).
+
+    With 24-bit uniforms the tails are cut at |z| < 5.5, a probability of 4e-8
+    per draw: harmless for a momentum refresh.
+    """
+    return jnp.sqrt(jnp.asarray(2.0, dtype)) * jax.lax.erf_inv(
+        2 * _uniform(words, dtype) - 1
+    )
 
 
 def _ckpt_range(n):
@@ -86,6 +124,62 @@ def _ckpt_range(n):
     idx_max = jax.lax.population_count(n >> 1)
     trailing_ones = jax.lax.population_count((~n & (n + 1)) - 1)
     return idx_max - trailing_ones + 1, idx_max
+
+
+class _Checkpoints(NamedTuple):
+    r"""Per store slot: velocity $v_c$, offset $p_c/2 - \Sigma_c$, $v_c \cdot$ offset.
+
+    With $\Sigma$ the running momentum sum (inclusive), the generalised U-turn
+    vector of the sub-subtree from checkpoint leaf $c$ to the new leaf $n$ is
+    $\rho = (\Sigma_n - p_n/2) + (p_c/2 - \Sigma_c)$, so both of its dot
+    products need only the new leaf's vectors and what was stored at $c$.
+    """
+
+    velocity: jax.Array
+    offset: jax.Array
+    left_dot: jax.Array
+
+
+class _UTurnChecks(NamedTuple):
+    empty: _Checkpoints
+    update: Callable
+
+
+def _uturn_checks(max_tree_depth: int, dim: int, dtype) -> _UTurnChecks:
+    """The checkpoint store and its per-leaf update-and-check (Phan et al. 2019).
+
+    Checkpoints are written at even leaves into slot `hi` of `_ckpt_range`;
+    at odd leaf $n$ the sub-subtrees ending at $n$ start at the leaves stored
+    in slots `lo..hi`. Slots outside that range hold stale values and are
+    never read, so the store needs no reset between subtrees.
+    """
+    depth = max_tree_depth
+    empty = _Checkpoints(
+        jnp.zeros((depth, dim), dtype),
+        jnp.zeros((depth, dim), dtype),
+        jnp.zeros((depth,), dtype),
+    )
+
+    def update(ck: _Checkpoints, n, p, v, p_sum):
+        lo, hi = _ckpt_range(n)
+        slot = jnp.where(n % 2 == 0, hi, depth)  # odd leaves write nowhere
+        offset = 0.5 * p - p_sum
+        ck = _Checkpoints(
+            ck.velocity.at[slot].set(v, mode="drop"),
+            ck.offset.at[slot].set(offset, mode="drop"),
+            ck.left_dot.at[slot].set(jnp.dot(v, offset), mode="drop"),
+        )
+        base = p_sum - 0.5 * p
+        v_base = jnp.dot(v, base)
+        # one masked pass over all slots: two small matrix-vector products
+        # beat a loop over the (usually 1-3) active slots even at d = 500
+        left = ck.velocity @ base + ck.left_dot
+        right = v_base + ck.offset @ v
+        slots = jnp.arange(depth)
+        active = (slots >= lo) & (slots <= hi)
+        return ck, jnp.any(active & ((left <= 0) | (right <= 0)))
+
+    return _UTurnChecks(empty, update)
 
 
 def build_nuts_kernel(
@@ -109,90 +203,80 @@ def build_nuts_kernel(
         )
 
     def kernel(key, state: HMCState, step_size, inverse_mass_matrix):
-        key_momentum, key_tree = jr.split(key)
+        # one threefry block per transition: the momentum's normals, then
+        # three words per doubling (direction, subtree seed, merge decision)
+        dim = sum(math.prod(jnp.shape(x)) for x in jax.tree.leaves(state.position))
+        words = jr.bits(key, (dim + 3 * max_tree_depth,), jnp.uint32)
+        bits = words[dim:]
         metric = euclidean_metric(jnp.asarray(inverse_mass_matrix))
         problem = flat_problem(
             potential_fn,
             state,
-            lambda x: metric.momentum_from_noise(
-                jr.normal(key_momentum, x.shape, x.dtype)
-            ),
+            lambda x: metric.momentum_from_noise(_normal(words[:dim], x.dtype)),
         )
         start = problem.start
         dtype = start.position.dtype
         eps = jnp.asarray(step_size, dtype)
         energy0 = start.potential_energy + metric.kinetic_energy(start.momentum)
-        dim = start.position.shape[0]
-
-        def leaf(s: IntegratorState, signed_eps):
-            new = integrator(s, signed_eps, problem.value_and_grad, metric)
-            energy = new.potential_energy + metric.kinetic_energy(new.momentum)
-            return new, energy, energy_error(energy, energy0)
+        checks = _uturn_checks(max_tree_depth, dim, dtype)
 
         def is_turning(v_left, v_right, p_left, p_right, p_sum):
             rho = p_sum - 0.5 * (p_left + p_right)
             return (jnp.dot(v_left, rho) <= 0) | (jnp.dot(v_right, rho) <= 0)
 
         def build_subtree(tree: _Tree, going_right, seed):
-            """Extend `tree` by 2**depth leaves on one side; returns the subtree."""
+            """Extend `tree` by 2**depth leaves on one side; returns the subtree.
+
+            Only the moving edge is carried (the trajectory's other end stays
+            in `tree`), and the proposal carries no momentum.
+            """
             signed_eps = jnp.where(going_right, eps, -eps)
-            edge = _select(going_right, tree.right, tree.left)
             num_leaves = jnp.left_shift(1, tree.depth)
-            zeros = jnp.zeros((max_tree_depth, dim), dtype)
-            sub = tree._replace(
-                left=edge,
-                right=edge,
+            init = _Subtree(
+                edge=_select(going_right, tree.right, tree.left),
+                proposal=tree.proposal,
+                proposal_energy=tree.proposal_energy,
                 log_weight=jnp.asarray(-jnp.inf, dtype),
                 momentum_sum=jnp.zeros_like(start.momentum),
                 turning=jnp.asarray(False),
                 diverging=jnp.asarray(False),
                 sum_accept_prob=jnp.zeros((), dtype),
                 num_steps=jnp.int32(0),
+                ckpts=checks.empty,
             )
 
-            def cond(carry):
-                sub, _, _ = carry
+            def cond(sub: _Subtree):
                 return (sub.num_steps < num_leaves) & ~sub.turning & ~sub.diverging
 
-            def body(carry):
-                sub, p_ckpts, psum_ckpts = carry
+            def body(sub: _Subtree):
                 n = sub.num_steps
-                new, energy, delta = leaf(
-                    _select(going_right, sub.right, sub.left), signed_eps
-                )
+                new = integrator(sub.edge, signed_eps, problem.value_and_grad, metric)
+                v_new = metric.velocity(new.momentum)
+                energy = new.potential_energy + 0.5 * jnp.dot(new.momentum, v_new)
+                delta = energy_error(energy, energy0)
                 log_weight = jnp.logaddexp(sub.log_weight, -delta)
                 # uniform progressive sampling: the new leaf wins with w_new / W
                 take = _hash_uniform(seed, n, dtype) < jnp.exp(-delta - log_weight)
                 p_sum = sub.momentum_sum + new.momentum
-                lo, hi = _ckpt_range(n)
-                # checkpoints are taken at even leaves; odd leaves write nowhere
-                slot = jnp.where(n % 2 == 0, hi, max_tree_depth)
-                p_ckpts = p_ckpts.at[slot].set(new.momentum, mode="drop")
-                psum_ckpts = psum_ckpts.at[slot].set(p_sum, mode="drop")
-                slots = jnp.arange(max_tree_depth)
-                active = (slots >= lo) & (slots <= hi)
-                # generalised criterion for every sub-subtree (slot i .. leaf n)
-                rho = p_sum - psum_ckpts + 0.5 * (p_ckpts - new.momentum)
-                v_ckpts = jax.vmap(metric.velocity)(p_ckpts)
-                v_new = metric.velocity(new.momentum)
-                turn = (jnp.sum(v_ckpts * rho, axis=-1) <= 0) | (rho @ v_new <= 0)
-                sub = sub._replace(
-                    left=_select(going_right, sub.left, new),
-                    right=_select(going_right, new, sub.right),
-                    proposal=_select(take, new, sub.proposal),
+                ckpts, turning = checks.update(sub.ckpts, n, new.momentum, v_new, p_sum)
+                prop = _Proposal(
+                    new.position, new.potential_energy, new.potential_energy_grad
+                )
+                return _Subtree(
+                    edge=new,
+                    proposal=_select(take, prop, sub.proposal),
                     proposal_energy=jnp.where(take, energy, sub.proposal_energy),
                     log_weight=log_weight,
                     momentum_sum=p_sum,
-                    turning=jnp.any(active & turn),
+                    turning=turning,
                     diverging=delta > max_delta_energy,
                     sum_accept_prob=sub.sum_accept_prob
                     + jnp.minimum(1.0, jnp.exp(-delta)),
                     num_steps=n + 1,
+                    ckpts=ckpts,
                 )
-                return sub, p_ckpts, psum_ckpts
 
-            sub, _, _ = jax.lax.while_loop(cond, body, (sub, zeros, zeros))
-            return sub
+            return jax.lax.while_loop(cond, body, init)
 
         def double(tree: _Tree):
             # three words of the transition's random block per doubling
@@ -207,8 +291,8 @@ def build_nuts_kernel(
             take = (
                 _hash_uniform(bits[3 * tree.depth + 2], jnp.uint32(0), dtype) < accept
             )
-            left = _select(going_right, tree.left, sub.left)
-            right = _select(going_right, sub.right, tree.right)
+            left = _select(going_right, tree.left, sub.edge)
+            right = _select(going_right, sub.edge, tree.right)
             p_sum = tree.momentum_sum + sub.momentum_sum
             turning = sub.turning | is_turning(
                 metric.velocity(left.momentum),
@@ -236,7 +320,9 @@ def build_nuts_kernel(
         tree = _Tree(
             left=start,
             right=start,
-            proposal=start,
+            proposal=_Proposal(
+                start.position, start.potential_energy, start.potential_energy_grad
+            ),
             proposal_energy=energy0,
             log_weight=jnp.zeros((), dtype),
             momentum_sum=start.momentum,
@@ -250,7 +336,6 @@ def build_nuts_kernel(
         def outer_cond(tree):
             return (tree.depth < max_tree_depth) & ~tree.turning & ~tree.diverging
 
-        bits = jr.bits(key_tree, (3 * max_tree_depth,), jnp.uint32)
         tree = jax.lax.while_loop(outer_cond, double, tree)
         prop = tree.proposal
         new_state = HMCState(
