@@ -7,9 +7,7 @@ costs one FFT, not 500 Python loops.
 """
 
 import numpy as np
-import scipy.fft
-import scipy.special
-import scipy.stats
+from scipy.special import ndtri
 
 
 def as_draws(x, name="x", min_draws=4):
@@ -33,9 +31,9 @@ def autocovariance(x, axis, bias):
     x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
     x = x - x.mean(axis=-1, keepdims=True)
     # padding to >= 2n makes the circular correlation equal the linear one
-    m = scipy.fft.next_fast_len(2 * n, real=True)
-    f = scipy.fft.rfft(x, n=m, axis=-1)
-    acov = scipy.fft.irfft(f * np.conjugate(f), n=m, axis=-1)[..., :n]
+    m = 1 << (2 * n - 1).bit_length()
+    f = np.fft.rfft(x, n=m, axis=-1)
+    acov = np.fft.irfft(f * np.conjugate(f), n=m, axis=-1)[..., :n]
     acov = acov / (n if bias else np.arange(n, 0, -1))
     return np.moveaxis(acov, -1, axis)
 
@@ -56,12 +54,37 @@ def split_chains(x):
     return np.concatenate([x[:, :half], x[:, x.shape[1] - half :]], axis=0)
 
 
+def average_ranks(rows):
+    """1-based ranks along the last axis, ties sharing their average rank.
+
+    `scipy.stats.rankdata(method="average")`, but one `argsort` over all rows
+    at once (~20x faster on many sites; NUTS often repeats a draw, so ties are
+    common).
+    """
+    total = rows.shape[-1]
+    order = np.argsort(rows, axis=-1)
+    ordered = np.take_along_axis(rows, order, -1)
+    idx = np.broadcast_to(np.arange(total), rows.shape)
+    starts = np.ones(rows.shape, bool)
+    starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    ends = np.ones(rows.shape, bool)
+    ends[..., :-1] = starts[..., 1:]
+    # a run of ties [first, last] shares the average rank (first+last)/2 + 1
+    first = np.maximum.accumulate(np.where(starts, idx, 0), axis=-1)
+    last = np.flip(
+        np.minimum.accumulate(np.flip(np.where(ends, idx, total), -1), axis=-1), -1
+    )
+    ranks = np.empty(rows.shape)
+    np.put_along_axis(ranks, order, 0.5 * (first + last) + 1, -1)
+    return ranks
+
+
 def rank_normalize(x):
     """Pooled ranks mapped through the normal quantile (Blom offset 3/8)."""
-    flat = x.reshape((-1,) + x.shape[2:])
-    ranks = scipy.stats.rankdata(flat, method="average", axis=0)
-    z = scipy.special.ndtri((ranks - 0.375) / (flat.shape[0] + 0.25))
-    return z.reshape(x.shape)
+    total = x.shape[0] * x.shape[1]
+    rows = x.reshape(total, -1).T  # draws last: contiguous sorts
+    z = ndtri((average_ranks(rows) - 0.375) / (total + 0.25))
+    return z.T.reshape(x.shape)
 
 
 def ess_geyer(x):
