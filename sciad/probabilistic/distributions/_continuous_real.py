@@ -17,6 +17,7 @@ from jax.scipy.special import (
 )
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
+from ..._softplus import softplus
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -211,7 +212,7 @@ class Logistic(AbstractLocScale):
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         z = (value - self.loc) / self.scale
-        return -z - 2 * jnp.logaddexp(0.0, -z) - jnp.log(self.scale)
+        return -z - 2 * softplus(-z) - jnp.log(self.scale)
 
     def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         return expit((value - self.loc) / self.scale)

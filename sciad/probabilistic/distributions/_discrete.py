@@ -23,6 +23,7 @@ from jax.scipy.special import (
 )
 
 from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
+from ..._softplus import softplus
 from . import constraints
 from ._base import Distribution, promote_params
 
@@ -75,7 +76,7 @@ class Bernoulli(Distribution):
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         if self._from_logits:
-            return value * self.logits - jax.nn.softplus(self.logits)
+            return value * self.logits - softplus(self.logits)
         return xlogy(value, self.probs) + xlog1py(1 - value, -self.probs)
 
     def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
@@ -144,7 +145,7 @@ class Binomial(Distribution):
         n = self.total_count
         log_comb = gammaln(n + 1) - gammaln(value + 1) - gammaln(n - value + 1)
         if self._from_logits:
-            lp = value * self.logits - n * jax.nn.softplus(self.logits)
+            lp = value * self.logits - n * softplus(self.logits)
         else:
             lp = xlogy(value, self.probs) + xlog1py(n - value, -self.probs)
         inside = (value >= 0) & (value <= n)

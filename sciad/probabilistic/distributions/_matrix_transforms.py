@@ -6,10 +6,10 @@ strictly lower) triangle, row-major.
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._softplus import softplus
 from . import constraints
 from ._transform_base import Transform
 
@@ -100,7 +100,7 @@ class CorrCholeskyTransform(Transform):
         stick_logdet = 0.5 * jnp.sum(
             jnp.log(matrix_to_tril_vec(remaining, -1)), axis=-1
         )
-        tanh_logdet = jnp.sum(2.0 * (math.log(2.0) - x - jax.nn.softplus(-2.0 * x)), -1)
+        tanh_logdet = jnp.sum(2.0 * (math.log(2.0) - x - softplus(-2.0 * x)), -1)
         return stick_logdet + tanh_logdet
 
     def forward_shape(self, shape):

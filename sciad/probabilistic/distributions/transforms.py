@@ -17,10 +17,10 @@ import math
 from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jax.scipy.special import expit, logit
 
+from ..._softplus import softplus
 from . import constraints
 from ._matrix_transforms import (
     CholeskyTransform as CholeskyTransform,
@@ -84,13 +84,13 @@ class SoftplusTransform(Transform):
     codomain = constraints.softplus_positive
 
     def __call__(self, x):
-        return jax.nn.softplus(x)
+        return softplus(x)
 
     def _inverse(self, y):
         return y + jnp.log(-jnp.expm1(-y))
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
-        return -jax.nn.softplus(-x)
+        return -softplus(-x)
 
 
 class SigmoidTransform(Transform):
@@ -105,7 +105,7 @@ class SigmoidTransform(Transform):
         return logit(y)
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
-        return -jax.nn.softplus(x) - jax.nn.softplus(-x)
+        return -softplus(x) - softplus(-x)
 
 
 class TanhTransform(Transform):
@@ -119,7 +119,7 @@ class TanhTransform(Transform):
         return jnp.arctanh(jnp.clip(y, -1 + eps, 1 - eps))
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
-        return 2.0 * (math.log(2.0) - x - jax.nn.softplus(-2.0 * x))
+        return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
 
 
 class AffineTransform(Transform):
@@ -294,7 +294,7 @@ class StickBreakingTransform(Transform):
     def log_abs_det_jacobian(self, x, y, intermediates=None):
         # dy_i/dx_i = y_i (1 - z_i) = y_i z_i exp(-x_i); the Jacobian is triangular.
         xs = self._shift(x)
-        log_z = -jax.nn.softplus(-xs)
+        log_z = -softplus(-xs)
         return jnp.sum(jnp.log(y[..., :-1]) + log_z - xs, axis=-1)
 
     def forward_shape(self, shape):
