@@ -85,13 +85,8 @@ def build_program(
         def wrap(data):
             return jr.wrap_key_data(data, impl=config.key_impl)
 
-    def one_chain(chain_inputs, shared, model_args):
-        init_z, state_in, chain_id = chain_inputs
-        rng_key, fresh, n_warm_left, n_draws, schedule = shared
-        windows, num_windows, n_warm = schedule
-        args, kwargs = model_args
-        potential_fn = problem.potential_fn(args, kwargs)
-        algo = window_adaptation(
+    def adaptation(potential_fn):
+        return window_adaptation(
             kernel.build_kernel(potential_fn),
             potential_fn,
             dense_mass=kernel.dense_mass,
@@ -99,6 +94,14 @@ def build_program(
             adapt_mass_matrix=kernel.adapt_mass_matrix,
             target_accept_prob=kernel.target_accept_prob,
         )
+
+    def one_chain(chain_inputs, shared, model_args):
+        init_z, state_in, chain_id = chain_inputs
+        rng_key, fresh, n_warm_left, n_draws, schedule = shared
+        windows, num_windows, n_warm = schedule
+        args, kwargs = model_args
+        potential_fn = problem.potential_fn(args, kwargs)
+        algo = adaptation(potential_fn)
 
         def start(_):
             key = rng_key
@@ -137,14 +140,7 @@ def build_program(
         def flat_potential(x):
             return potential_fn(unravel(x))
 
-        flat_algo = window_adaptation(
-            kernel.build_kernel(flat_potential),
-            flat_potential,
-            dense_mass=kernel.dense_mass,
-            adapt_step_size=kernel.adapt_step_size,
-            adapt_mass_matrix=kernel.adapt_mass_matrix,
-            target_accept_prob=kernel.target_accept_prob,
-        )
+        flat_algo = adaptation(flat_potential)
         n_total = n_warm_left + n_draws * config.thinning
         size = config.buffer_size
         z_buf = jnp.zeros((size,) + x0.shape, x0.dtype)
