@@ -51,17 +51,39 @@ def test_sparse_adjoint_equals_plain_autodiff():
     # differentiated objects (gradient w.r.t. the sphere: its pixels and its
     # shadow's soft edge) or every ray (a light is differentiated); either way
     # it must equal plain AD up to summation order. 16x16 at 4 spp = 1024
-    # rays, i.e. four chunks of 256.
-    def loss(c, light, adjoint):
-        img = render(_scene(c, light=light), CAM, spp=4, key=jr.key(3), adjoint=adjoint)
+    # rays, i.e. four chunks of 256. The centre alone (3 scalars) takes the
+    # forward-mode chunk path, centre + radius + albedo (7 scalars) the
+    # reverse-mode one.
+    def loss(c, light, radius, albedo, adjoint):
+        scene = _scene(c, radius=radius, light=light, albedo=albedo)
+        img = render(scene, CAM, spp=4, key=jr.key(3), adjoint=adjoint)
         return jnp.sum(img * jnp.linspace(0.0, 1.0, img.size).reshape(img.shape))
 
-    light = jnp.array([2.5, 5.0, 3.0])
-    ref = jax.jit(jax.grad(loss, (0, 1)), static_argnums=2)(C0, light, "autodiff")
-    both = jax.jit(jax.grad(loss, (0, 1)), static_argnums=2)(C0, light, "sparse")
-    sphere = jax.jit(jax.grad(loss), static_argnums=2)(C0, light, "sparse")
-    for got, want in ((both[0], ref[0]), (both[1], ref[1]), (sphere, ref[0])):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    args = (C0, jnp.array([2.5, 5.0, 3.0]), jnp.array(0.8), jnp.array([0.8, 0.4, 0.2]))
+    grad = lambda argnums, adjoint: jax.jit(jax.grad(loss, argnums), static_argnums=4)(
+        *args, adjoint
+    )
+    ref = grad((0, 1, 2, 3), "autodiff")
+    checks = (
+        (grad((0, 1), "sparse"), (ref[0], ref[1])),  # light: every ray
+        (grad(0, "sparse"), ref[0]),  # forward-mode chunks
+        (grad((0, 2, 3), "sparse"), (ref[0], ref[2], ref[3])),  # reverse mode
+    )
+    for got, want in checks:
+        # float64, same terms summed in a different order.
+        jax.tree.map(
+            lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12),
+            got,
+            want,
+        )
+
+
+def test_forward_mode_through_sparse_adjoint_names_the_fix():
+    # (Forward mode with adjoint="autodiff" is checked by
+    # test_smooth_parameter_gradients_match_finite_differences.)
+    f = lambda c: render(_scene(c), CAM).mean()
+    with pytest.raises(TypeError, match="adjoint='autodiff'"):
+        jax.jvp(f, (C0,), (jnp.ones(3),))
 
 
 # Sphere half out of the frame on the right, so every component of
