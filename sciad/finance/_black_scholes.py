@@ -1,12 +1,15 @@
 """Black–Scholes–Merton prices and their Greeks by automatic differentiation."""
 
+import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 from jax.scipy.special import ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from ._blocking import map_blocks
 from ._validation import Checks, as_float, call_sign
 
 Scalarish = float | Float[ArrayLike, "..."]
@@ -36,13 +39,11 @@ def black_undiscounted(forward, strike, total_std, sign):
     $\partial_K = -\theta N(\theta d_2)$, $\partial_{\sigma\sqrt T} =
     F\varphi(d_1)$, the terms through $d_{1,2}$ cancelling
     ($F\varphi(d_1) = K\varphi(d_2)$). Plain AD produces the same numbers but
-    spreads them over ~25 separately materialised arrays (re-evaluating erf
-    in several of them); in float32, where the price is memory-bound, that
-    made all first-order Greeks cost 6-10x one price. With the rule, the
-    Greeks are still AD (the chain rule through forward, discounting and
-    $\sigma\sqrt T$ is automatic) and cost ~2x a price. The rule is written
-    in jnp, so higher orders (gamma, vanna, volga) differentiate it. Checked
-    against closed-form Greeks to second order and finite differences.
+    spreads them over many separately materialised arrays (re-evaluating erf
+    in several). Used by `heston_price`'s control variate (`bs_price` has its
+    own rule on all six inputs, see `_price`). Written in jnp, so higher
+    orders differentiate it; checked against finite differences by the
+    Heston gradient tests (`check_grads`).
     """
     return _black(forward, strike, total_std, sign)[0]
 
@@ -63,20 +64,96 @@ def _black_jvp(primals, tangents):
     return price, sign * (n1 * d_forward - n2 * d_strike) + vega * d_std
 
 
-def _price(spot, strike, maturity, rate, vol, dividend, sign):
-    forward = spot * jnp.exp((rate - dividend) * maturity)
-    total_std = vol * jnp.sqrt(maturity)
-    return jnp.exp(-rate * maturity) * black_undiscounted(
-        forward, strike, total_std, sign
+_BLOCK = 8192  # options per block of the first-order partials (see `_price`)
+
+
+def _kernel(spot, strike, maturity, rate, vol, dividend, sign, wanted):
+    r"""Price and the ``wanted`` closed-form partials in (S, K, T, r, sigma, q).
+
+    With $A = \theta S e^{-qT} N(\theta d_1)$, $B = \theta K e^{-rT}
+    N(\theta d_2)$ and $\nu = S e^{-qT}\varphi(d_1)\sqrt T$ (the terms
+    through $d_{1,2}$ cancel because $S e^{-qT}\varphi(d_1) = K
+    e^{-rT}\varphi(d_2)$): $V = A - B$, $\partial_S = A/S$,
+    $\partial_K = -B/K$, $\partial_T = \nu\sigma/(2T) + rB - qA$,
+    $\partial_r = TB$, $\partial_\sigma = \nu$, $\partial_q = -TA$.
+    """
+    sqrt_t = jnp.sqrt(maturity)
+    std = vol * sqrt_t
+    d1 = (jnp.log(spot / strike) + (rate - dividend) * maturity) / std + 0.5 * std
+    dq_n1 = sign * jnp.exp(-dividend * maturity) * norm_cdf(sign * d1)
+    dr_n2 = sign * jnp.exp(-rate * maturity) * norm_cdf(sign * (d1 - std))
+    a, b = spot * dq_n1, strike * dr_n2
+    if not any(wanted):
+        return a - b, ()
+    vega = spot * jnp.exp(-dividend * maturity - 0.5 * d1 * d1) * sqrt_t
+    vega = vega * _INV_SQRT_2PI
+    partials = (
+        dq_n1,
+        -dr_n2,
+        0.5 * vega * vol / maturity + rate * b - dividend * a,
+        maturity * b,
+        vega,
+        -maturity * a,
     )
+    return a - b, tuple(p for p, w in zip(partials, wanted, strict=True) if w)
 
 
-def _validated(spot, strike, maturity, rate, vol, dividend, call, validate):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(7,))
+def _price_and_partials(spot, strike, maturity, rate, vol, dividend, sign, wanted):
+    """`_kernel` evaluated in blocks (`map_blocks`); derivatives by plain AD."""
+    args = (spot, strike, maturity, rate, vol, dividend, sign)
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
+    return map_blocks(lambda *a: _kernel(*a, wanted), args, shape, _BLOCK)
+
+
+@_price_and_partials.defjvp
+def _price_and_partials_jvp(wanted, primals, tangents):
+    # Second and higher orders differentiate the closed forms, never the loop.
+    return jax.jvp(lambda *a: _kernel(*a, wanted), primals, tangents)
+
+
+@jax.custom_jvp
+def _price(spot, strike, maturity, rate, vol, dividend, sign):
+    r"""Black–Scholes–Merton price; derivative rule from closed-form partials.
+
+    Why a custom rule: all first-order Greeks of 1M float32 options by plain
+    AD cost 6-7x one price on XLA:CPU. The reverse pass became ~20 loops
+    that each materialised an intermediate (pieces of $N(d_{1,2})$) at full
+    size: a 44 MB temporary buffer per call, above glibc's mmap threshold,
+    so it was mapped and page-faulted afresh on every call (~14k faults).
+    Here the JVP is $\sum_i \partial_i V\,dx_i$ with the partials of
+    `_kernel` computed together with the price in one blocked loop
+    (`map_blocks`: O(block) temporaries), so reverse mode only transposes
+    that sum (cotangent times partial). Only the partials of non-zero
+    tangents are computed (``symbolic_zeros``). It stays a JVP, so forward
+    mode, `jax.hessian` and forward-over-reverse (gamma, vanna, volga)
+    work: they differentiate `_kernel`'s closed forms by AD (through
+    `norm_cdf`'s rule), not the loop. The chain rule to whatever the caller
+    computed the inputs from is plain AD. Checked against closed-form Greeks
+    to second order, `check_grads` and finite differences.
+    """
+    return _kernel(spot, strike, maturity, rate, vol, dividend, sign, (False,) * 6)[0]
+
+
+@functools.partial(_price.defjvp, symbolic_zeros=True)
+def _price_jvp(primals, tangents):
+    d_args = tangents[:6]  # the call/put sign is not differentiable
+    wanted = tuple(not isinstance(d, SymbolicZero) for d in d_args)
+    value, partials = _price_and_partials(*primals, wanted)
+    live = (d for d, w in zip(d_args, wanted, strict=True) if w)
+    terms = [p * d for p, d in zip(partials, live, strict=True)]
+    tangent = functools.reduce(jnp.add, terms) if terms else jnp.zeros_like(value)
+    return value, tangent
+
+
+def _validated(
+    spot, strike, maturity, rate, vol, dividend, call, validate, broadcast=True
+):
     checks = Checks(validate)
     for value, name in ((spot, "spot"), (strike, "strike"), (maturity, "maturity")):
         checks.positive(value, name)
     checks.positive(vol, "vol")
-    args = as_float(spot, strike, maturity, rate, vol, dividend)
+    args = as_float(spot, strike, maturity, rate, vol, dividend, broadcast=broadcast)
     return (*args, call_sign(call, args[0].dtype)), checks
 
 
@@ -127,8 +204,9 @@ def bs_price(
         Merton, R. C. (1973), "Theory of Rational Option Pricing", Bell J. Econ.
         4(1). doi:10.2307/3003143.
     """
+    # Unbroadcast: scalar inputs stay scalars in the blocked derivative loop.
     args, checks = _validated(
-        spot, strike, maturity, rate, vol, dividend, call, validate
+        spot, strike, maturity, rate, vol, dividend, call, validate, broadcast=False
     )
     return checks.guard(_price(*args))
 

@@ -2,8 +2,10 @@
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ._black_scholes import black_undiscounted
@@ -202,12 +204,10 @@ def heston_price(
     x = jnp.log(forward / k)
     model = (t, v0, kappa, theta, sigma, rho)
     full = jnp.broadcast_shapes(x.shape, *(a.shape for a in model))
-    if jnp.broadcast_shapes(*(a.shape for a in model)) != full:
-        # The characteristic function does not depend on spot, strike or
-        # rates: a strike vector at one maturity shares one set of CF values.
-        w, integral = _lewis_integral(x, *model)
-    else:
-        w, integral = blocked(_lewis_integral, (x, *model), full, _BLOCK)
+    # The characteristic function does not depend on spot, strike or rates:
+    # a strike vector at one maturity shares one set of CF values (unblocked).
+    shared = jnp.broadcast_shapes(*(a.shape for a in model)) != full
+    w, integral = _lewis(x, *model, shared)
     fk = forward * k
     call_price = discount * (
         black_undiscounted(forward, k, jnp.sqrt(w), 1.0)
@@ -215,6 +215,74 @@ def heston_price(
     )
     put_price = call_price - discount * (forward - k)
     return checks.guard(jnp.where(sign > 0, call_price, put_price))
+
+
+def _evaluate(fn, args, shared):
+    if shared:
+        return fn(*args)
+    full = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
+    return blocked(fn, args, full, _BLOCK)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(7,))
+def _lewis(x, t, v0, kappa, theta, sigma, rho, shared):
+    r"""`_lewis_integral` (blocked unless ``shared``) with a forward-mode rule.
+
+    Why a custom rule: reverse mode through the blocked quadrature stores
+    every block's residuals (options x 128 nodes x dozens of intermediates)
+    and replays the real-pair complex arithmetic backwards: the gradient in
+    the five model parameters cost 14-20x a price in float32. Here the JVP
+    is $\sum_i \partial_i (w, I)\,dx_i$; the per-option partials for the
+    arguments with non-zero tangents come from forward mode (one primal
+    evaluation, the tangents batched with `vmap`) inside the same blocks,
+    so reverse mode only transposes that sum. The partials are plain AD of
+    `_lewis_integral` (nodes moving with the parameters included), so the
+    gradient equals plain AD's to round-off; higher orders differentiate
+    the rule. Checked against plain AD and with `check_grads`.
+    """
+    return _evaluate(_lewis_integral, (x, t, v0, kappa, theta, sigma, rho), shared)
+
+
+@functools.partial(_lewis.defjvp, symbolic_zeros=True)
+def _lewis_jvp(shared, primals, tangents):
+    live = [i for i, d in enumerate(tangents) if not isinstance(d, SymbolicZero)]
+    out, partials = _evaluate(functools.partial(_partials, live), primals, shared)
+    tangent = tuple(
+        _sum_terms(o, [(p, tangents[i]) for p, i in zip(q, live, strict=True)])
+        for o, q in zip(out, partials, strict=True)
+    )
+    return out, tangent
+
+
+def _sum_terms(out, pairs):
+    # An output that lacks an argument's axes (w does not depend on x) cannot
+    # depend on it elementwise: its partial is zero, skip the term.
+    same = lambda p, d: jnp.broadcast_shapes(jnp.shape(p), jnp.shape(d)) == out.shape  # noqa: E731
+    terms = [p * d for p, d in pairs if same(p, d)]
+    return functools.reduce(jnp.add, terms) if terms else jnp.zeros_like(out)
+
+
+def _partials(live, *args):
+    """``_lewis_integral(*args)`` and its partials in ``args[i]``, ``i in live``."""
+
+    def f(*live_args):
+        full = list(args)
+        for i, a in zip(live, live_args, strict=True):
+            full[i] = a
+        return _lewis_integral(*full)
+
+    live_args = [args[i] for i in live]
+    eye = jnp.eye(len(live), dtype=jnp.result_type(*args))
+    basis = [  # basis[j][m] = 1 if j == m: one tangent direction per argument
+        jnp.broadcast_to(
+            eye[j].reshape((-1,) + (1,) * jnp.ndim(a)), (len(live),) + jnp.shape(a)
+        )
+        for j, a in enumerate(live_args)
+    ]
+    jvp = lambda *e: jax.jvp(f, live_args, list(e))  # noqa: E731
+    out, partials = jax.vmap(jvp, out_axes=(None, 0))(*basis)
+    # One array per argument (options axis first, as `blocked` expects).
+    return out, tuple(list(p) for p in partials)
 
 
 def _lewis_integral(x, t, v0, kappa, theta, sigma, rho):

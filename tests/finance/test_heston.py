@@ -124,3 +124,43 @@ def test_validate_flag():
     )
     np.testing.assert_allclose(loose(0.04), g(0.04), rtol=1e-14)
     assert np.isnan(loose(-0.04))  # no error: the caller opted out -> NaN
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_derivative_rule_matches_plain_ad(monkeypatch, shared):
+    """The forward-mode rule of `_lewis` against plain AD through the quadrature.
+
+    First order in all ten arguments on the blocked path (blocks of 2 with
+    padding) and on the shared-characteristic-function path (a strike vector
+    at one maturity); one second derivative (v0, sigma) on the latter.
+    """
+    import sciad.finance._heston as h
+
+    monkeypatch.setattr(h, "_BLOCK", 2)
+    k = jnp.array([80.0, 95.0, 100.0, 110.0, 130.0])
+    t = 0.8 if shared else jnp.array([0.1, 0.5, 1.0, 2.0, 5.0])
+
+    def total(s, t, r, q, v0, kappa, theta, sigma, rho):
+        args = (s, k, t, r, q, v0, kappa, theta, sigma, rho)
+        return jnp.sum(sf.heston_price(*args, call=False))
+
+    args = (100.0, t, 0.01, 0.02, 0.05, 2.0, 0.06, 0.8, -0.6)
+    first = lambda: jax.jit(jax.grad(total, argnums=range(9)))(*args)  # noqa: E731
+
+    def second():  # d/d(sigma) of d/d(v0): forward-over-reverse, one direction
+        dv0 = lambda *a: jax.grad(total, argnums=4)(*a)  # noqa: E731
+        tangents = tuple(
+            1.0 if i == 7 else 0.0 * jnp.asarray(a) for i, a in enumerate(args)
+        )
+        return jax.jit(lambda *a: jax.jvp(dv0, a, tangents)[1])(*args)
+
+    second = second if shared else tuple  # plain AD of lax.map compiles slowly
+    with_rule = first(), second()
+    plain = lambda x, *m: h._evaluate(h._lewis_integral, (x, *m[:-1]), m[-1])  # noqa: E731
+    monkeypatch.setattr(h, "_lewis", plain)
+    # Same derivatives of the same program, evaluated in another order.
+    plain_ad = first(), second()
+    for got, want in zip(
+        jax.tree.leaves(with_rule), jax.tree.leaves(plain_ad), strict=True
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
