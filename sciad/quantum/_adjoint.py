@@ -15,8 +15,8 @@ gate. Plain reverse-mode AD instead stores every intermediate state (or, inside
 `jax.custom_vjp`.
 
 Per op, the backward pass forms the small reduced outer product
-$M_{ab} = \sum \bar\lambda_a\psi_b$ on the op's wires (`_kernels.gram` and
-`_kernels.cotangent`: one GEMM on the state's leading-qubit view); all ``2 M``
+$M_{ab} = \sum \bar\lambda_a\psi_b$ on the op's wires (`_backward`: one GEMM on
+the state's leading-qubit view, shared by two steps of a rolled ring); all ``2 M``
 are then pulled back at once through the (vmapped) map *angles → gate
 matrices* with a single `jax.vjp`. That one rule covers every gate, fused gate
 runs and explicit `unitary` matrices.
@@ -46,69 +46,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _kernels
-from ._layout import Program, _unroll, forward, step_matrices
+from ._backward import backward
+from ._layout import Program, forward, step_matrices
 from ._observables import PauliSum, apply_sum, term_expectations
-
-
-def _back_steps(steps, x, psi, mu, carry_first: bool):
-    """Un-apply ``steps`` (last first) to the state and the *conjugated* co-state.
-
-    Returns the states before the steps and, per step, the GEMM part
-    $\\mathrm{M}\\Psi^T$ of its cotangent (see `_kernels.cotangent`). Carrying
-    $\\mu = \\bar\\lambda$ (un-applied with $\\bar U$) avoids a conjugation pass.
-    With ``carry_first`` the GEMM of the *incoming* states is returned first and
-    the first step's GEMM is left to the caller: then every GEMM reads a
-    materialised loop carry. (A GEMM on a kernel's output inside the loop makes
-    XLA duplicate the kernel into both consumers -- or copy it -- doubling the
-    backward pass.)
-    """
-    grams = []
-    if carry_first:
-        grams.append(_gram(steps[0], psi, mu))
-    for j in range(len(steps) - 1, -1, -1):
-        step = steps[j]
-        psi = _kernels.unapply(step, x[j], psi)
-        mu = _kernels.unapply(step, jnp.conj(x[j]), mu)
-        if j > 0 or not carry_first:
-            grams.append(_gram(step, psi, mu))
-    return psi, mu, grams
-
-
-def _gram(step, psi, mu):
-    if not step.grad:
-        return jnp.zeros((2**step.k,) * 2, psi.dtype)
-    return _kernels.gram(step.k, mu, psi)
-
-
-def _backward(program: Program, xs, psi, lam):
-    """Walk the whole program backwards; cotangents have the structure of ``xs``."""
-    cts, mu = [], jnp.conj(lam)
-    for block, x in reversed(list(zip(program.blocks, xs, strict=True))):
-        p = len(block.steps)
-        if block.reps is None:
-            psi, mu, grams = _back_steps(block.steps, x, psi, mu, False)
-            grams = grams[::-1]
-        else:
-
-            def body(carry, x, steps=block.steps):
-                p_, m_, grams = _back_steps(steps, x, *carry, True)
-                return (p_, m_), tuple(grams)
-
-            (psi, mu), ys = jax.lax.scan(
-                body, (psi, mu), x, reverse=True, unroll=_unroll(block)
-            )
-            # ys[0][r]: step 0 of repetition r + 1; ys[i][r], i >= 1: step p - i of r
-            first = _gram(block.steps[0], psi, mu)
-            grams = [jnp.concatenate([first[None], ys[0][:-1]])]
-            grams += [ys[i] for i in range(p - 1, 0, -1)]
-        cts.append(
-            tuple(
-                _kernels.cotangent(s, u, g)
-                for s, u, g in zip(block.steps, x, grams, strict=True)
-            )
-        )
-    return tuple(cts[::-1])
 
 
 def adjoint_expectation(program: Program, obs: PauliSum, theta, mats, state0):
@@ -131,7 +71,7 @@ def adjoint_expectation(program: Program, obs: PauliSum, theta, mats, state0):
         xs, vjp = jax.vjp(
             lambda t, m: step_matrices(program, t, m, psi.dtype), theta, mats
         )
-        ms = _backward(program, xs, psi, lam)
+        ms = backward(program, xs, psi, lam)
         # dE/dU = 2 Re <lambda| dU |psi>: pull 2 g M back through the builds
         ct_theta, ct_mats = vjp(jax.tree.map(lambda m: (2 * g * m).astype(m.dtype), ms))
         return ct_theta, ct_mats, ct_coeffs

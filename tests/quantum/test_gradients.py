@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import sciad
 import sciad.quantum as q
@@ -55,6 +56,45 @@ def test_methods_agree_complex128():
         np.testing.assert_allclose(
             vals[m][1], vals["backprop"][1], atol=1e-10, err_msg=m
         )
+
+
+@pytest.mark.parametrize(
+    "n, layers, angles, reverse",
+    [
+        (2, 3, True, False),
+        (3, 3, True, False),
+        (4, 3, False, False),
+        (5, 3, True, True),
+        (4, 2, True, True),
+    ],
+    ids=["2q-even", "3q-odd", "bare-ring-then-1q", "reversed-even", "reversed-odd"],
+)
+def test_adjoint_rolled_ring_pairs(n, layers, angles, reverse):
+    # a CNOT ring is one repeated step; the backward pass takes one Gram per two
+    # steps (`_backward.pair_plan`): 2- and 3-qubit spans, even and odd repetition
+    # counts, a rolled ring without angles (H absorbed) followed by rolled 1-qubit
+    # steps, and a ring written in reverse order (it runs the other way through the
+    # layout: the Gram is taken between the two steps). Exact in exact arithmetic,
+    # so 1e-10 in complex128.
+    def f(p, method):
+        c = q.Circuit(n)
+        for layer in range(layers):
+            for w in range(n):
+                if angles:
+                    c.ry(w, p[layer, w]).rz(w, 0.5 * p[layer, w] + 0.1)
+                elif layer == 0:
+                    c.h(w)
+            for w in reversed(range(n)) if reverse else range(n):
+                c.cnot(w, (w + 1) % n)
+        if not angles:
+            for w in range(n):
+                c.ry(w, p[0, w])
+        obs = q.hamiltonian.tfim(n) + 0.3 * q.Y(0) * q.X(n - 1)
+        return q.expectation(c, obs, diff_method=method)
+
+    grad = jax.jit(jax.grad(f), static_argnums=1)
+    p = jnp.asarray(np.random.default_rng(n).uniform(-2, 2, (layers, n)))
+    np.testing.assert_allclose(grad(p, "adjoint"), grad(p, "backprop"), atol=1e-10)
 
 
 def test_check_grads_adjoint():
