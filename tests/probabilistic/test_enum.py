@@ -149,6 +149,9 @@ def identified_gmm(y):
         spp.sample("y", dist.Normal(mu[z], 0.5), obs=y)
 
 
+# one chain of 400 draws: its split R-hat exceeds the 1.01 warning threshold
+# by chance for about 1 seed in 3 (measured); this test checks the means
+@pytest.mark.filterwarnings("ignore:R-hat > 1.01")
 def test_nuts_recovers_mixture_means():
     mcmc = MCMC(
         NUTS(identified_gmm), num_warmup=300, num_samples=400, progress_bar=False

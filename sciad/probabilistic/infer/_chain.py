@@ -22,6 +22,7 @@ from jax.sharding import Mesh, PartitionSpec as P
 from . import _progress
 from ._hmc import HMCState
 from ._kernels import AbstractHMCKernel, Problem
+from ._keys import derived_key
 from ._warmup import WarmupState, WindowAdaptationState, window_adaptation
 
 INFO_FIELDS = ("accept_prob", "num_steps", "diverging", "energy", "tree_depth")
@@ -93,6 +94,9 @@ def build_program(
             adapt_step_size=kernel.adapt_step_size,
             adapt_mass_matrix=kernel.adapt_mass_matrix,
             target_accept_prob=kernel.target_accept_prob,
+            # the step-size search reuses the transition's kernel call: one
+            # copy of the model's gradient in the program instead of two
+            inline_search=True,
         )
 
     def one_chain(chain_inputs, shared, model_args):
@@ -107,7 +111,8 @@ def build_program(
             key = rng_key
             if config.num_chains > 1:
                 key = jr.split(rng_key, config.num_chains)[chain_id]
-            key_init, key_run = jr.split(key)
+            # the init draws from a derived key, the chain's stream from `key`
+            key_init, key_run = derived_key(key, 1), key
             if config.given_init:
                 z, h0 = init_z, None
             else:  # the model's init loop already evaluated potential and grad
@@ -115,7 +120,9 @@ def build_program(
                 h0 = HMCState(z, pe0, grad0)
             schedule = (windows, num_windows)
             ws = algo.init(z, n_warm, kernel.step_size, schedule=schedule, hmc_state=h0)
-            pe = ws.hmc_state.potential_energy
+            # in the position's dtype, as the kernel uses it (and as the
+            # placeholder state of `MCMC._dummy_state` is typed)
+            pe = ws.hmc_state.potential_energy.astype(ravel_pytree(z)[0].dtype)
             finite = [jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(ws.hmc_state)]
             pe = eqx.error_if(
                 pe,

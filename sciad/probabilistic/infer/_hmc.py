@@ -88,20 +88,21 @@ def build_hmc_kernel(
     integrator: Callable = velocity_verlet,
     max_delta_energy: float = 1000.0,
 ) -> Callable:
-    r"""HMC transition `kernel(key, state, step_size, inverse_mass_matrix)`.
+    r"""HMC transition `kernel(key, state, step_size, inverse_mass_matrix, trial)`.
 
     Integrates Hamilton's equations for
     $L = \max(1, \lceil \text{trajectory\_length} / \epsilon \rceil)$ leapfrog
     steps from a fresh momentum $p \sim N(0, M)$ and accepts the end point with
     probability $\min(1, e^{-\Delta H})$. A transition is *divergent* when
-    $\Delta H > $ `max_delta_energy`.
+    $\Delta H > $ `max_delta_energy`. With `trial=True` (a traced bool) it
+    makes one leapfrog step: the warmup's step-size search.
 
     References:
         Neal, "MCMC using Hamiltonian dynamics", Handbook of MCMC (2011),
         arXiv:1206.1901.
     """
 
-    def kernel(key, state: HMCState, step_size, inverse_mass_matrix):
+    def kernel(key, state: HMCState, step_size, inverse_mass_matrix, trial=False):
         key_momentum, key_accept = jr.split(key)
         metric = euclidean_metric(jnp.asarray(inverse_mass_matrix))
         problem = flat_problem(
@@ -114,6 +115,7 @@ def build_hmc_kernel(
         start = problem.start
         eps = jnp.asarray(step_size, start.position.dtype)
         num_steps = jnp.maximum(jnp.ceil(trajectory_length / eps), 1).astype(jnp.int32)
+        num_steps = jnp.where(trial, 1, num_steps)
 
         def body(_, s):
             return integrator(s, eps, problem.value_and_grad, metric)

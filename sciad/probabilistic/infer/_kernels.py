@@ -63,22 +63,33 @@ class AbstractHMCKernel(eqx.Module):
             return Problem(lambda a, k: pot, None, None, init_params)
         from functools import partial
 
-        from . import util  # the modelling layer (issue 3)
+        from . import _init_uniform, util  # the modelling layer (issue 3)
 
         strategy = self.init_strategy
         model = self.model
+        proto = _init_uniform.uniform_prototype(rng_key, model, strategy, args, kwargs)
+        if proto is not None:
+            radius = _init_uniform.uniform_radius(strategy)
 
-        def init_fn(key, a, k):
-            # a lax.while_loop over init attempts; under jit a failure raises an
-            # error naming the offending site
-            info, _ = util.find_valid_initial_params(
-                key, model, init_strategy=strategy, model_args=a, model_kwargs=k
-            )
-            return info  # ParamInfo(z, potential_energy, z_grad)
+            def init_fn(key, a, k):
+                found = _init_uniform.find_valid_uniform_params
+                info, _ = found(key, model, proto, radius, a, k)
+                return info
 
-        # tracing only (no compilation): the shapes of the latent position
-        proto = jax.eval_shape(lambda key: init_fn(key, args, kwargs), rng_key)
-        prototype = proto.z
+            prototype = proto
+        else:
+
+            def init_fn(key, a, k):
+                # a lax.while_loop over init attempts; under jit a failure
+                # raises an error naming the offending site
+                info, _ = util.find_valid_initial_params(
+                    key, model, init_strategy=strategy, model_args=a, model_kwargs=k
+                )
+                return info  # ParamInfo(z, potential_energy, z_grad)
+
+            # tracing only (no compilation): the shapes of the latent position
+            shapes = jax.eval_shape(lambda key: init_fn(key, args, kwargs), rng_key)
+            prototype = shapes.z
         return Problem(
             lambda a, k: partial(util.potential_energy, model, a, k),
             lambda a, k: partial(

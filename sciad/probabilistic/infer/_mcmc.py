@@ -11,11 +11,14 @@ data never recompiles; non-array arguments are static.
 import warnings
 
 import jax
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from . import _progress
 from ._chain import ChainConfig, MCMCState, build_program, check_extra_fields
+from ._hmc import HMCState
 from ._kernels import AbstractHMCKernel
 from ._warmup import padded_schedule
 
@@ -319,7 +322,11 @@ class MCMC:
             algo = window_adaptation(
                 _no_kernel, pot, dense_mass=self.sampler.dense_mass
             )
-            ws = algo.init(z, 0, self.sampler.step_size)
+            # the program casts the potential to the position's dtype, so the
+            # potential need not be traced here
+            dtype = ravel_pytree(z)[0].dtype
+            h0 = HMCState(z, jnp.zeros((), dtype), z)
+            ws = algo.init(z, 0, self.sampler.step_size, hmc_state=h0)
             h = ws.hmc_state
             data = jr.key_data(key) if self._key_impl is not None else key
             return MCMCState(

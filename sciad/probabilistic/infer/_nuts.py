@@ -188,7 +188,12 @@ def build_nuts_kernel(
     integrator: Callable = velocity_verlet,
     max_delta_energy: float = 1000.0,
 ) -> Callable:
-    r"""NUTS transition `kernel(key, state, step_size, inverse_mass_matrix)`.
+    r"""NUTS transition `kernel(key, state, step_size, inverse_mass_matrix, trial)`.
+
+    With `trial=True` (a traced bool) the trajectory stops after one leapfrog
+    step, so `info.accept_prob` is that step's $\min(1, e^{-\Delta H})$: the
+    step-size search of the warmup then shares the transition's code (one
+    copy of the model's gradient in the compiled program, not two).
 
     References:
         Hoffman & Gelman, "The No-U-Turn Sampler", JMLR 15 (2014),
@@ -202,7 +207,7 @@ def build_nuts_kernel(
             f"`max_tree_depth` must be an int in [1, 30]; got {max_tree_depth!r}."
         )
 
-    def kernel(key, state: HMCState, step_size, inverse_mass_matrix):
+    def kernel(key, state: HMCState, step_size, inverse_mass_matrix, trial=False):
         # one threefry block per transition: the momentum's normals, then
         # three words per doubling (direction, subtree seed, merge decision)
         dim = sum(math.prod(jnp.shape(x)) for x in jax.tree.leaves(state.position))
@@ -333,8 +338,10 @@ def build_nuts_kernel(
             num_steps=jnp.int32(0),
         )
 
+        max_depth = jnp.where(trial, 1, max_tree_depth)
+
         def outer_cond(tree):
-            return (tree.depth < max_tree_depth) & ~tree.turning & ~tree.diverging
+            return (tree.depth < max_depth) & ~tree.turning & ~tree.diverging
 
         tree = jax.lax.while_loop(outer_cond, double, tree)
         prop = tree.proposal

@@ -28,6 +28,7 @@ from ._adaptation import (
     welford_covariance,
 )
 from ._hmc import HMCState, flat_problem, init as hmc_init
+from ._keys import derived_key
 
 MAX_WINDOWS = 32  # padded schedule length; Stan's windows grow geometrically
 
@@ -44,6 +45,7 @@ class WindowAdaptationState(NamedTuple):
     num_windows: jax.Array
     num_warmup: jax.Array
     needs_search: jax.Array
+    search_direction: jax.Array  # last trial's direction (+-1), 0 before the first
     iteration: jax.Array
 
 
@@ -76,6 +78,7 @@ def window_adaptation(
     adapt_step_size: bool = True,
     adapt_mass_matrix: bool = True,
     target_accept_prob: float = 0.8,
+    inline_search: bool = False,
 ) -> WindowAdaptation:
     r"""Stan-style warmup around `kernel(key, state, step_size, inverse_mass_matrix)`.
 
@@ -91,6 +94,14 @@ def window_adaptation(
       size is searched for before the first transition and after every slow
       window (when the mass matrix changes), as in Stan and NumPyro.
     * `final(state) -> (hmc_state, step_size, inverse_mass_matrix)`.
+
+    With `inline_search=True` the kernel must accept a fifth argument `trial`
+    (as `build_nuts_kernel`'s and `build_hmc_kernel`'s do): the step-size
+    search is then made of one-leapfrog-step kernel calls (`trial=True`) in a
+    loop that ends with the transition, so the compiled step contains the
+    kernel, and the model's gradient, once. Both forms follow NumPyro's
+    `find_reasonable_step_size`, and all trials of one search share one
+    momentum draw.
 
     Example:
         >>> algo = window_adaptation(build_nuts_kernel(U), U)
@@ -142,6 +153,7 @@ def window_adaptation(
             num_windows=jnp.asarray(num_windows, jnp.int32),
             num_warmup=jnp.asarray(num_warmup, jnp.int32),
             needs_search=jnp.asarray(adapt_step_size),
+            search_direction=jnp.int32(0),
             iteration=jnp.int32(0),
         )
         return WarmupState(hmc_state, adapt)
@@ -194,21 +206,83 @@ def window_adaptation(
             )
         return adapt._replace(window_idx=w + at_end.astype(jnp.int32))
 
+    def trial_update(adapt: WindowAdaptationState, trial, eps, accept_prob):
+        """After a trial: go on while the acceptance stays on the same side of 0.8."""
+        finfo = jnp.finfo(eps.dtype)
+        last = adapt.search_direction
+        direction = jnp.where(accept_prob > 0.8, 1, -1).astype(jnp.int32)
+        small_ok = (eps > finfo.tiny) | (direction >= 0)
+        large_ok = (eps < finfo.max) | (direction <= 0)
+        more = small_ok & large_ok & ((last == 0) | (direction == last))
+        done = trial & ~more  # restart dual averaging from the found step size
+        return adapt._replace(
+            step_size=jnp.where(trial, eps, adapt.step_size),
+            dual_averaging=_select(
+                done, da.init(jnp.log(10 * eps)), adapt.dual_averaging
+            ),
+            needs_search=trial & more,
+            search_direction=jnp.where(trial & more, direction, 0),
+        )
+
+    def transition_with_search(key, hmc_state, adapt):
+        """Search trials while `needs_search`, then one transition (one kernel)."""
+        dtype = adapt.step_size.dtype
+        info_type = []
+
+        def cond(carry):
+            return carry[-1]
+
+        # every trial of a search uses the same key, hence the same momentum
+        # and direction, as `find_reasonable_step_size` does: the acceptance is
+        # then a deterministic function of the step size
+        key_trial, key_move = derived_key(key, 1), key
+
+        def body(carry):
+            adapt, _, _, _ = carry
+            trial = adapt.needs_search
+            sub = jnp.where(trial, key_trial, key_move)
+            two = jnp.asarray(2.0, dtype)
+            eps = jnp.where(
+                trial, adapt.step_size * two**adapt.search_direction, adapt.step_size
+            )
+            new, info = kernel(sub, hmc_state, eps, adapt.inverse_mass_matrix, trial)
+            info_type.append(type(info))
+            adapt = trial_update(adapt, trial, eps, info.accept_prob)
+            fields = tuple(
+                jnp.asarray(f).astype(z.dtype) for f, z in zip(info, zeros, strict=True)
+            )
+            return adapt, new, fields, trial
+
+        # the kernels' info: accept_prob, num_steps, diverging, energy, tree_depth
+        zeros = (
+            jnp.zeros((), dtype),
+            jnp.int32(0),
+            jnp.asarray(False),
+            jnp.zeros((), dtype),
+            jnp.int32(0),
+        )
+        init = (adapt, hmc_state, zeros, jnp.asarray(True))
+        adapt, hmc_state, fields, _ = jax.lax.while_loop(cond, body, init)
+        return hmc_state, info_type[0](*fields), adapt
+
     def step(key, state: WarmupState):
         hmc_state, adapt = state
-        key_search, key_kernel = jr.split(key)
-        if adapt_step_size:
-            adapt = jax.lax.cond(
-                adapt.needs_search,
-                search,
-                lambda a, *_: a,
-                adapt,
-                hmc_state,
-                key_search,
+        if inline_search:
+            hmc_state, info, adapt = transition_with_search(key, hmc_state, adapt)
+        else:
+            key_search, key_kernel = jr.split(key)
+            if adapt_step_size:
+                adapt = jax.lax.cond(
+                    adapt.needs_search,
+                    search,
+                    lambda a, *_: a,
+                    adapt,
+                    hmc_state,
+                    key_search,
+                )
+            hmc_state, info = kernel(
+                key_kernel, hmc_state, adapt.step_size, adapt.inverse_mass_matrix
             )
-        hmc_state, info = kernel(
-            key_kernel, hmc_state, adapt.step_size, adapt.inverse_mass_matrix
-        )
         adapt = jax.lax.cond(
             adapt.iteration < adapt.num_warmup,
             update,

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import jax.tree_util as jtu
 from jaxtyping import Key, UInt32
 
@@ -33,6 +32,7 @@ from ._init_strategies import (
     init_to_uniform as init_to_uniform,
     init_to_value as init_to_value,
 )
+from ._keys import derived_key
 
 __all__ = [
     "ModelInfo",
@@ -263,16 +263,45 @@ def find_valid_initial_params(
     """
     model_kwargs = {} if model_kwargs is None else model_kwargs
     model = maybe_enumerate(model, model_args, model_kwargs)
-    pe_fn = partial(potential_energy, model, model_args, model_kwargs)
-    vg = _value_and_grad(pe_fn, forward_mode_differentiation)
 
-    def attempt(key):
+    def draw(key):
         init_model = substitute(seed(model, key), substitute_fn=init_strategy)
         tr = trace(init_model).get_trace(*model_args, **model_kwargs)
-        z = {
+        return {
             name: biject_to(site["fn"].support).inv(site["value"])
             for name, site in _latent_sites(tr).items()
         }
+
+    return _retry_until_valid(
+        rng_key,
+        draw,
+        model,
+        model_args,
+        model_kwargs,
+        forward_mode_differentiation,
+        validate_grad,
+    )
+
+
+def _retry_until_valid(
+    rng_key,
+    draw,
+    model,
+    model_args,
+    model_kwargs,
+    forward_mode,
+    validate_grad,
+    zeros=None,
+):
+    """Call `draw(key)` with fresh keys until potential (and gradient) are finite.
+
+    `zeros`: the initial `(z, pe, grad, ok)` carry; traced from `draw` if None.
+    """
+    pe_fn = partial(potential_energy, model, model_args, model_kwargs)
+    vg = _value_and_grad(pe_fn, forward_mode)
+
+    def attempt(key):
+        z = draw(key)
         pe, grad = vg(z)
         ok = jnp.isfinite(pe)
         if validate_grad:
@@ -281,10 +310,13 @@ def find_valid_initial_params(
                     [jnp.all(jnp.isfinite(g)) for g in jtu.tree_leaves(grad)] or [True]
                 )
             )
+        if zeros is not None:
+            pe = pe.astype(zeros[1].dtype)
         return z, pe, grad, ok
 
-    shapes = jax.eval_shape(attempt, rng_key)
-    zeros = jtu.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    if zeros is None:
+        shapes = jax.eval_shape(attempt, rng_key)
+        zeros = jtu.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
     def cond(state):
         i, _, _, _, _, ok = state
@@ -292,8 +324,9 @@ def find_valid_initial_params(
 
     def body(state):
         i, key, *_ = state
-        key, sub = jr.split(key)
-        return (i + 1, key, *attempt(sub))
+        # a derived key per attempt: no threefry call of its own to compile
+        # (salts from 2: the MCMC program derives `rng_key` itself with salt 1)
+        return (i + 1, key, *attempt(derived_key(key, i + 2)))
 
     state = (jnp.array(0), rng_key, *zeros)
     _, _, z, pe, grad, ok = jax.lax.while_loop(cond, body, state)
