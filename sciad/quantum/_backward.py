@@ -38,6 +38,11 @@ def _gram(step, psi, mu):
     return _kernels.gram(step.k, mu, psi)
 
 
+def _unapply_both(step, u, psi, mu):
+    """Un-apply ``step`` (matrix ``u``) to the state and the conjugated co-state."""
+    return _kernels.unapply(step, u, psi), _kernels.unapply(step, jnp.conj(u), mu)
+
+
 def _back_steps(steps, x, psi, mu, carry_first: bool):
     """Un-apply ``steps`` (last first) to the state and the *conjugated* co-state.
 
@@ -51,11 +56,9 @@ def _back_steps(steps, x, psi, mu, carry_first: bool):
     if carry_first:
         grams.append(_gram(steps[0], psi, mu))
     for j in range(len(steps) - 1, -1, -1):
-        step = steps[j]
-        psi = _kernels.unapply(step, x[j], psi)
-        mu = _kernels.unapply(step, jnp.conj(x[j]), mu)
+        psi, mu = _unapply_both(steps[j], x[j], psi, mu)
         if j > 0 or not carry_first:
-            grams.append(_gram(step, psi, mu))
+            grams.append(_gram(steps[j], psi, mu))
     return psi, mu, grams
 
 
@@ -134,8 +137,7 @@ def _back_pairs(block: Block, plan: PairPlan, x, psi, mu):
         p_, m_ = carry
         g = _gram(plan.gram, p_, m_)  # reads the loop carry (see module docstring)
         for v in (u2[1], u2[0]):
-            p_ = _kernels.unapply(step, v, p_)
-            m_ = _kernels.unapply(step, jnp.conj(v), m_)
+            p_, m_ = _unapply_both(step, v, p_, m_)
         return (p_, m_), g
 
     # no unroll: two un-applies per iteration already write the carry directly
@@ -145,14 +147,13 @@ def _back_pairs(block: Block, plan: PairPlan, x, psi, mu):
         g1, g2 = split(
             jnp.concatenate([_gram(plan.gram, psi, mu)[None], ys[:-1]]), up[:, 0]
         )
-        grams = jnp.stack([g1, g2], 1).reshape(-1, *g1.shape[1:])
     else:  # ys[j]: steps 2j + 1, 2j + 2; the last "2j + 2" does not exist
         g1, g2 = split(ys, up[:, 1])
-        grams = jnp.stack([g1, g2], 1).reshape(-1, *g1.shape[1:])[:-1]
-        grams = jnp.concatenate([_gram(step, psi, mu)[None], grams])
+    grams = jnp.stack([g1, g2], 1).reshape(-1, *g1.shape[1:])  # in step order
+    if not plan.ahead:
+        grams = jnp.concatenate([_gram(step, psi, mu)[None], grams[:-1]])
     if odd:
-        psi = _kernels.unapply(step, u[0], psi)
-        mu = _kernels.unapply(step, jnp.conj(u[0]), mu)
+        psi, mu = _unapply_both(step, u[0], psi, mu)
         grams = jnp.concatenate([_gram(step, psi, mu)[None], grams])
     return psi, mu, [grams]
 

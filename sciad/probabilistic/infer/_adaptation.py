@@ -138,6 +138,19 @@ def adaptation_schedule(num_warmup: int) -> np.ndarray:
     return np.array(windows, dtype=np.int32)
 
 
+def search_continues(eps, last, direction):
+    """Whether the step-size search goes on after a trial at ``eps``.
+
+    ``direction`` is the trial's verdict (+1: acceptance above 0.8, double;
+    -1: halve), ``last`` the previous trial's (0 before the first). The search
+    stops when the verdict flips or ``eps`` would leave the finite range.
+    """
+    finfo = jnp.finfo(eps.dtype)
+    small_ok = (eps > finfo.tiny) | (direction >= 0)
+    large_ok = (eps < finfo.max) | (direction <= 0)
+    return small_ok & large_ok & ((last == 0) | (direction == last))
+
+
 def find_reasonable_step_size(
     value_and_grad: Callable,
     start: IntegratorState,
@@ -153,7 +166,6 @@ def find_reasonable_step_size(
     """
     metric = euclidean_metric(inverse_mass_matrix)
     dtype = start.position.dtype
-    finfo = jnp.finfo(dtype)
     momentum = metric.momentum_from_noise(noise)
     start = start._replace(momentum=momentum)
     energy0 = start.potential_energy + metric.kinetic_energy(momentum)
@@ -168,10 +180,7 @@ def find_reasonable_step_size(
         return eps, direction, new_direction
 
     def cond(carry):
-        eps, last, direction = carry
-        small_ok = (eps > finfo.tiny) | (direction >= 0)
-        large_ok = (eps < finfo.max) | (direction <= 0)
-        return small_ok & large_ok & ((last == 0) | (direction == last))
+        return search_continues(*carry)  # (eps, last, direction)
 
     zero = jnp.int32(0)
     eps, _, _ = jax.lax.while_loop(

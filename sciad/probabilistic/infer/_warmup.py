@@ -25,6 +25,7 @@ from ._adaptation import (
     adaptation_schedule,
     dual_averaging,
     find_reasonable_step_size,
+    search_continues,
     welford_covariance,
 )
 from ._hmc import HMCState, flat_problem, init as hmc_init
@@ -208,12 +209,8 @@ def window_adaptation(
 
     def trial_update(adapt: WindowAdaptationState, trial, eps, accept_prob):
         """After a trial: go on while the acceptance stays on the same side of 0.8."""
-        finfo = jnp.finfo(eps.dtype)
-        last = adapt.search_direction
         direction = jnp.where(accept_prob > 0.8, 1, -1).astype(jnp.int32)
-        small_ok = (eps > finfo.tiny) | (direction >= 0)
-        large_ok = (eps < finfo.max) | (direction <= 0)
-        more = small_ok & large_ok & ((last == 0) | (direction == last))
+        more = search_continues(eps, adapt.search_direction, direction)
         done = trial & ~more  # restart dual averaging from the found step size
         return adapt._replace(
             step_size=jnp.where(trial, eps, adapt.step_size),
