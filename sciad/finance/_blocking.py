@@ -1,6 +1,9 @@
-"""Evaluate elementwise pricers over blocks of options (`lax.map`, in-place loop)."""
+"""Evaluate elementwise pricers efficiently on XLA:CPU.
 
-import math
+`blocked` runs a pricer over blocks of options (`lax.map`) so that its
+intermediates stay in cache; `fused_outputs` evaluates an elementwise function
+with several outputs as ONE loop fusion.
+"""
 
 import jax
 import jax.numpy as jnp
@@ -33,50 +36,31 @@ def blocked(fn, args, shape, block: int):
     return jax.tree.map(lambda o: o.reshape(-1)[:size].reshape(shape), outs)
 
 
-def map_blocks(fn, args, shape, block: int):
-    """``fn(*args)`` (elementwise over the broadcast ``shape``) in a loop over blocks.
+def _add(xs, ys):
+    return tuple(x + y for x, y in zip(xs, ys, strict=True))
 
-    Why (and how it differs from `blocked`): the outputs are written in place
-    by `lax.dynamic_update_slice` and the last block is clamped to end at the
-    last element (it recomputes a few elements), so no input is padded and no
-    output is sliced: no full-size copies. Arguments of size one enter the
-    loop as scalars. The loop's temporaries are O(``block``) whatever the
-    number of options; XLA's CPU backend otherwise materialises every shared
-    intermediate of a many-output elementwise program at full size (see
-    `bs_price`). ``fn`` returns an array or a tuple of arrays. Not meant to be
-    differentiated: callers wrap it in a derivative rule.
+
+def fused_outputs(fn, args, shape):
+    """The outputs of the elementwise ``fn(*args)``, broadcast to ``shape``, fused.
+
+    Why: XLA's CPU backend does not form multi-output loop fusions (its pass
+    for them is off by default), so an
+    elementwise program with several outputs that share expensive
+    subexpressions (exp, log, erf) is split into one loop per shared
+    intermediate, each written to memory and read back (for the Black–Scholes
+    price and its six partials: 15 loops, ~2.5x the cost of the price
+    alone). Here the outputs are the operands of ONE variadic `lax.reduce`
+    over a trailing axis of two, the output itself and a zero; XLA emits that
+    as a single loop fusion with one output per operand, computes every shared
+    subexpression once per element, and splits the loop across cores like any
+    large elementwise fusion. Measured on 1M float32 Black–Scholes options:
+    price plus six partials in the time of the price alone (one core).
+
+    Values are exact (``x + 0 == x``; only a -0.0 becomes +0.0). ``fn``
+    returns a tuple of arrays; the result is a tuple of the same length. Not
+    meant to be differentiated: callers wrap it in a derivative rule.
     """
-    size = math.prod(shape)
-    if size <= 2 * block:
-        return jax.tree.map(lambda o: jnp.broadcast_to(o, shape), fn(*args))
-    sliced = [jnp.size(a) > 1 for a in args]
-    flat = [
-        jnp.broadcast_to(a, shape).reshape(-1) if s else jnp.reshape(a, ())
-        for a, s in zip(args, sliced, strict=True)
-    ]
-
-    def block_outputs(blk):
-        return jax.tree.map(lambda o: jnp.broadcast_to(o, (block,)), fn(*blk))
-
-    like = [
-        jax.ShapeDtypeStruct((block,), a.dtype) if s else a
-        for a, s in zip(flat, sliced, strict=True)
-    ]
-    outs = jax.tree.map(
-        lambda o: jnp.zeros((size,), o.dtype), jax.eval_shape(block_outputs, like)
-    )
-
-    def body(i, outs):
-        start = jnp.minimum(i * block, size - block)
-        blk = [
-            lax.dynamic_slice_in_dim(a, start, block) if s else a
-            for a, s in zip(flat, sliced, strict=True)
-        ]
-        return jax.tree.map(
-            lambda o, r: lax.dynamic_update_slice_in_dim(o, r, start, 0),
-            outs,
-            block_outputs(blk),
-        )
-
-    outs = lax.fori_loop(0, -(-size // block), body, outs)
-    return jax.tree.map(lambda o: o.reshape(shape), outs)
+    outs = tuple(jnp.broadcast_to(o, shape) for o in fn(*args))
+    pairs = [jnp.stack([o, jnp.zeros_like(o)], axis=-1) for o in outs]
+    zeros = [jnp.zeros((), o.dtype) for o in outs]
+    return tuple(lax.reduce(pairs, zeros, _add, (len(shape),)))

@@ -6,7 +6,6 @@ from jax.scipy.stats import norm
 
 import sciad
 import sciad.finance as sf
-from sciad.finance._black_scholes import _BLOCK
 
 S, K, T, R, V, Q = 100.0, jnp.array([80.0, 100.0, 125.0]), 0.75, 0.03, 0.25, 0.01
 
@@ -68,6 +67,21 @@ def test_check_grads_second_order():
     )
 
 
+@pytest.mark.parametrize("call", [True, False])
+def test_hessian_jacfwd_and_reverse_over_reverse_match_closed_forms(call):
+    # The first-order partials are one fused evaluation; every higher order
+    # must differentiate the closed forms instead (scalar inputs: shape ()).
+    want = closed_form_greeks(S, 100.0, T, R, V, Q, call)
+    f = lambda x: sf.bs_price(x[0], 100.0, T, R, x[1], Q, call=call)  # noqa: E731
+    x = jnp.array([S, V])
+    second = [[want.gamma, want.vanna], [want.vanna, want.volga]]
+    np.testing.assert_allclose(jax.jit(jax.hessian(f))(x), second, rtol=1e-10)
+    rev_rev = jax.jit(jax.jacrev(jax.jacrev(f)))(x)
+    np.testing.assert_allclose(rev_rev, second, rtol=1e-10)
+    first = jax.jit(jax.jacfwd(f))(x)
+    np.testing.assert_allclose(first, [want.delta, want.vega], rtol=1e-10)
+
+
 def test_vectorised_boolean_call_and_float32():
     call = jnp.array([True, False, True])
     got = sf.bs_price(S, K, T, R, V, Q, call=call)
@@ -115,9 +129,9 @@ def test_validate_false_skips_traced_checks_only():
         g(100.0, -1.0).block_until_ready()
 
 
-# More than two blocks and not a multiple of the block: the first-order
-# partials go through the blocked loop, including its clamped last block.
-N_BLOCKED = 2 * _BLOCK + 1001
+# A book of calls and puts large enough that XLA splits the fused
+# first-order partials (`fused_outputs`) across threads.
+N_BOOK = 17_385
 
 
 def _random_book(n, seed=0):
@@ -144,9 +158,9 @@ def _closed_forms_mixed(k, t, call, s=100.0, r=0.03, v=0.25, q=0.01):
     return sf.Greeks(*greeks), d_strike
 
 
-def test_first_order_greeks_blocked_path_match_closed_forms():
-    k, t, call = _random_book(N_BLOCKED)
-    full = lambda x: np.full(N_BLOCKED, x)  # noqa: E731 (per-option gradients)
+def test_first_order_greeks_of_a_book_match_closed_forms():
+    k, t, call = _random_book(N_BOOK)
+    full = lambda x: np.full(N_BOOK, x)  # noqa: E731 (per-option gradients)
     args = (full(100.0), k, t, full(0.03), full(0.25), full(0.01))
     total = lambda *a: jnp.sum(sf.bs_price(*a, call=call))  # noqa: E731
     value, grads = jax.jit(jax.value_and_grad(total, argnums=range(6)))(*args)
@@ -157,8 +171,8 @@ def test_first_order_greeks_blocked_path_match_closed_forms():
         np.testing.assert_allclose(got, w, rtol=1e-10, atol=1e-10)
 
 
-def test_blocked_path_scalar_args_forward_mode_and_second_order():
-    k, t, call = _random_book(N_BLOCKED, seed=1)
+def test_book_scalar_args_forward_mode_and_second_order():
+    k, t, call = _random_book(N_BOOK, seed=1)
     want, _ = _closed_forms_mixed(k, t, call)
     price = lambda v: sf.bs_price(100.0, k, t, 0.03, v, 0.01, call=call)  # noqa: E731
     # Scalar vol: reverse mode sums the vegas; forward mode gives each vega.
@@ -173,14 +187,14 @@ def test_blocked_path_scalar_args_forward_mode_and_second_order():
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10, err_msg=name)
 
 
-def test_blocked_path_float32():
-    k, t, call = _random_book(N_BLOCKED, seed=2)
+def test_book_float32():
+    k, t, call = _random_book(N_BOOK, seed=2)
     f32 = lambda x: jnp.asarray(x, jnp.float32)  # noqa: E731
     total = lambda s, k, t, v: jnp.sum(  # noqa: E731
         sf.bs_price(s, k, t, f32(0.03), v, f32(0.01), call=call)
     )
     grads = jax.jit(jax.grad(total, argnums=(0, 1, 2, 3)))(
-        f32(np.full(N_BLOCKED, 100.0)), f32(k), f32(t), f32(np.full(N_BLOCKED, 0.25))
+        f32(np.full(N_BOOK, 100.0)), f32(k), f32(t), f32(np.full(N_BOOK, 0.25))
     )
     want, d_strike = _closed_forms_mixed(k, t, call)
     # float32 round-off (eps 6e-8) amplified by the condition of log(S/K),
