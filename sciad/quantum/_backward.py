@@ -43,6 +43,20 @@ def _unapply_both(step, u, psi, mu):
     return _kernels.unapply(step, u, psi), _kernels.unapply(step, jnp.conj(u), mu)
 
 
+def _after(g, u):
+    """``u``, made to depend on the Gram ``g`` (plus ``0 * g[0, 0]``; exact).
+
+    The Gram reads the loop carry that the body's last un-apply overwrites. Without
+    a data path from the GEMM to the un-applies, XLA cannot order the GEMM first
+    and its copy insertion copies both carried states every iteration (two 8 MiB
+    passes at n = 20, ~15% of the backward walk, measured; an
+    `optimization_barrier` does not remove them). Only a non-finite Gram changes
+    ``u`` (to NaN, which then reaches the earlier steps' cotangents; that Gram's
+    own cotangents are non-finite anyway).
+    """
+    return u + 0 * g[0, 0].astype(u.dtype)
+
+
 def _back_steps(steps, x, psi, mu, carry_first: bool):
     """Un-apply ``steps`` (last first) to the state and the *conjugated* co-state.
 
@@ -136,7 +150,7 @@ def _back_pairs(block: Block, plan: PairPlan, x, psi, mu):
     def body(carry, u2):
         p_, m_ = carry
         g = _gram(plan.gram, p_, m_)  # reads the loop carry (see module docstring)
-        for v in (u2[1], u2[0]):
+        for v in (_after(g, u2[1]), u2[0]):
             p_, m_ = _unapply_both(step, v, p_, m_)
         return (p_, m_), g
 

@@ -1,5 +1,7 @@
 """Adjoint, backprop and parameter-shift gradients agree; check_grads; vmap."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -95,6 +97,33 @@ def test_adjoint_rolled_ring_pairs(n, layers, angles, reverse):
     grad = jax.jit(jax.grad(f), static_argnums=1)
     p = jnp.asarray(np.random.default_rng(n).uniform(-2, 2, (layers, n)))
     np.testing.assert_allclose(grad(p, "adjoint"), grad(p, "backprop"), atol=1e-10)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_adjoint_ring_loop_copies_no_state(reverse):
+    # performance property of `_backward._back_pairs`: the un-applies depend on
+    # the Gram (`_backward._after`), so XLA's copy insertion does not copy the two
+    # loop-carried states every iteration (two extra passes per two gates). Checked
+    # on the optimised HLO: no while body holding a Gram copies a full state.
+    n = 6
+
+    def f(p):
+        c = q.Circuit(n)
+        for layer in range(4):
+            for w in range(n):
+                c.ry(w, p[layer, w]).rz(w, 0.3 * p[layer, w])
+            for w in reversed(range(n)) if reverse else range(n):
+                c.cnot(w, (w + 1) % n)
+        return q.expectation(c, q.hamiltonian.tfim(n))
+
+    hlo = jax.jit(jax.grad(f)).lower(jnp.ones((4, n))).compile().as_text()
+    comps = re.split(r"\n(?=%\S+ \()", hlo)
+    bodies = set(re.findall(r"body=(%[\w.\-]+)", hlo))
+    loops = [c for c in comps if c.split(" ", 1)[0] in bodies and " dot(" in c]
+    assert loops
+    state_copy = re.compile(rf"= c(64|128)\[{2**n}\]\S* copy\(")
+    for body in loops:
+        assert not state_copy.search(body), body
 
 
 def test_check_grads_adjoint():
