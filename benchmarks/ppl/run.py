@@ -115,6 +115,9 @@ class Result:
     # first is the row's own run), and their median
     seed_ess_per_s: list = dataclasses.field(default_factory=list)
     median_ess_per_s: float = float("nan")
+    # the same with process CPU time instead of wall time (steadier when shared)
+    seed_cpu_ess_per_s: list = dataclasses.field(default_factory=list)
+    median_cpu_ess_per_s: float = float("nan")
 
 
 def make_runner(lib, name, cfg):
@@ -173,8 +176,12 @@ def bench_one(lib, name, cfg, meter, do_second=True):
     min_ess = min(float(np.min(effective_sample_size(v))) for v in draws.values())
     max_rhat = max(float(np.max(split_gelman_rubin(v))) for v in draws.values())
     seed_rates = [min_ess / sample_s]
+    cpu_sample_s = min([r for r in cpu_rates if r > 0] or [float("nan")]) * grads
+    seed_cpu_rates = [min_ess / cpu_sample_s]
     for s in range(1, cfg.seeds):
-        seed_rates.append(reseeded_ess_per_s(runner, cfg.seed + 1000 * s, meter))
+        rate, cpu_rate = reseeded_ess_per_s(runner, cfg.seed + 1000 * s, meter)
+        seed_rates.append(rate)
+        seed_cpu_rates.append(cpu_rate)
     return Result(
         model=name,
         lib=lib,
@@ -197,6 +204,8 @@ def bench_one(lib, name, cfg, meter, do_second=True):
         second_compiles=second_c,
         seed_ess_per_s=seed_rates,
         median_ess_per_s=float(np.median(seed_rates)),
+        seed_cpu_ess_per_s=seed_cpu_rates,
+        median_cpu_ess_per_s=float(np.median(seed_cpu_rates)),
     )
 
 
@@ -207,18 +216,22 @@ def reseeded_ess_per_s(runner, seed, meter):
     cannot separate two samplers within that range; the median over seeds can.
     The sampling time is the wall time of the sampling call minus its compile
     seconds (zero for sciad and BlackJAX, whose programs are already compiled).
+    Returns `(ESS per wall second, ESS per process CPU second)`.
     """
     k_warm, k_sample = jr.split(jr.PRNGKey(seed))
     if isinstance(runner, MCMCRunner):
         runner.sampled = False  # sample from the new post-warmup state
     runner.warmup(k_warm)
     _, s0 = meter.snapshot()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     draws, steps, _ = runner.sample(k_sample)
-    wall = time.perf_counter() - t0
-    sample_s = max(wall - meter.seconds_since(s0), 1e-6)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    comp_s = meter.seconds_since(s0)
+    sample_s = max(wall - comp_s, 1e-6)
+    # compile seconds are wall seconds: take out the same fraction of CPU time
+    cpu_s = max(cpu * max(1 - comp_s / wall, 0), 1e-6)
     ess = min(float(np.min(effective_sample_size(v))) for v in draws.values())
-    return ess / sample_s
+    return ess / sample_s, ess / cpu_s
 
 
 COLUMNS = [
@@ -439,6 +452,11 @@ def main(argv=None):
             if len(r.seed_ess_per_s) > 1:
                 rates = ", ".join(f"{x:.1f}" for x in r.seed_ess_per_s)
                 print(f"    ESS/s per seed: {rates}; median {r.median_ess_per_s:.1f}")
+                rates = ", ".join(f"{x:.1f}" for x in r.seed_cpu_ess_per_s)
+                print(
+                    f"    ESS per CPU second per seed: {rates}; "
+                    f"median {r.median_cpu_ess_per_s:.1f}"
+                )
             if cfg.json:  # after every run, so a long run that dies keeps its rows
                 pathlib.Path(cfg.json).write_text(
                     json.dumps([dataclasses.asdict(r) for r in results], indent=1)

@@ -252,3 +252,21 @@ def test_fast_rhat_matches_diagnostics():
     got = _max_rank_rhat({"m": mixed, "c": np.ones((2, 300))})
     np.testing.assert_allclose(got["m"], np.max(split_gelman_rubin(x[..., 0])))
     assert "c" not in got
+
+
+def test_rank_scores_match_rank_normalize():
+    """The tie-run scores and sorted-row medians of the R-hat check are exact."""
+    from sciad.probabilistic._diagnostics_core import rank_normalize
+    from sciad.probabilistic.infer._mcmc import _rank_scores
+
+    rng = np.random.default_rng(1)
+    rows = np.round(rng.standard_normal((6, 301)), 1)  # many ties, odd length
+    rows[0] = 2.0  # one constant row
+    rows[1, :150] = rows[1, 150]  # a long run of ties
+    with_nan = rows.copy()
+    with_nan[2, 7] = np.nan  # non-finite draws take the reference path
+    for r in (rows, rows[:, :300], with_nan):
+        scores, median = _rank_scores(r)
+        ref = rank_normalize(r.T[:, None]).T[:, 0]
+        np.testing.assert_array_equal(scores, ref)
+        np.testing.assert_array_equal(median, np.median(r, axis=-1))

@@ -17,7 +17,7 @@ from sciad.probabilistic.infer import (
     window_adaptation,
 )
 from sciad.probabilistic.infer._chain import compiler_options
-from sciad.probabilistic.infer._nuts import _ckpt_range
+from sciad.probabilistic.infer._nuts import _ckpt_range, _normal, _uniform
 
 
 def _reference_ckpt_range(n):
@@ -32,6 +32,22 @@ def test_checkpoint_slots_match_numpyro_scheme():
     lo, hi = jax.vmap(_ckpt_range)(jnp.asarray(ns))
     expected = np.array([_reference_ckpt_range(int(n)) for n in ns])
     np.testing.assert_array_equal(np.stack([lo, hi], 1), expected)
+
+
+def test_momentum_noise_is_finite_and_symmetric():
+    """Every uint32 word gives a finite normal; the 2**23 values have mean 0.
+
+    With 24-bit uniforms the largest word rounded to u = 1 in float32, so a
+    momentum coordinate was infinite with probability 2**-24.
+    """
+    extremes = jnp.array([0, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000], jnp.uint32)
+    u = np.asarray(_uniform(extremes, jnp.float32))
+    assert np.all((u > 0) & (u < 1))
+    z = np.asarray(_normal(jnp.arange(2**23, dtype=jnp.uint32) << 9, jnp.float32))
+    assert np.all(np.isfinite(z))
+    z = z.astype(np.float64)
+    assert z.mean() == 0.0  # the uniforms are symmetric about 1/2
+    np.testing.assert_allclose([z.var(), np.mean(z**4)], [1.0, 3.0], rtol=1e-5)
 
 
 def _gauss(x):
