@@ -140,6 +140,36 @@ def test_unmarked_discrete_latent_names_site_and_fix():
         initialize_model(jr.key(0), model)
 
 
+def test_marked_site_of_unprobeable_model_reports_the_probe_error():
+    # Python control flow on a data value: the model runs eagerly, but the abstract
+    # probe that finds the plate nesting cannot, so enumeration is impossible; the
+    # error must say so (and why), not fail at the un-enumerated site.
+    def model(y):
+        w = spp.sample("w", dist.Dirichlet(jnp.ones(2)))
+        scale = 0.5 if float(y[0]) > 0 else 1.0
+        with spp.plate("N", y.shape[0]):
+            z = spp.sample("z", dist.Categorical(w), infer={"enumerate": "parallel"})
+            spp.sample("y", dist.Normal(jnp.array([-2.0, 2.0])[z], scale), obs=y)
+
+    with pytest.raises(
+        ValueError,
+        match=r"site 'z' is marked .* abstract values(.|\n)*ConcretizationTypeError",
+    ):
+        log_density(model, (Y,), {}, {"w": jnp.array([0.4, 0.6])})  # eager
+
+    # a model without marked sites still runs when the probe cannot
+    def plain(y):
+        loc = spp.sample("loc", dist.Normal(0.0, 1.0))
+        scale = 0.5 if float(y[0]) > 0 else 1.0
+        spp.sample("y", dist.Normal(loc, scale), obs=y)
+
+    lp, _ = log_density(plain, (Y,), {}, {"loc": jnp.array(0.3)})
+    expected = (
+        dist.Normal(0.0, 1.0).log_prob(0.3) + dist.Normal(0.3, 1.0).log_prob(Y).sum()
+    )  # Y[0] < 0: scale 1
+    np.testing.assert_allclose(lp, expected, rtol=1e-6)
+
+
 def identified_gmm(y):
     # Priors centred on the two clusters, so the labels cannot switch.
     w = spp.sample("w", dist.Dirichlet(jnp.ones(2)))

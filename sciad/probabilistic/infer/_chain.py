@@ -248,9 +248,17 @@ def compiler_options() -> dict:
     """XLA options for the sampling program.
 
     On CPU, XLA's newer "fusion emitters" roughly double the compile time of
-    this loop-heavy program (measured: eight schools 14.7 s -> 8.0 s first
-    call on a loaded 2-core CPU) for no measurable gain in sampling speed, so
-    they are disabled for this one program (not globally).
+    this loop-heavy program (eight schools 1.3 s -> 3.2 s of CPU, stoch_vol
+    5 s -> 9.5 s), so they are disabled for this one program (not globally).
+    The price: without them XLA:CPU runs every `scatter` as a serial loop, and
+    the gradient of an indexed lookup `x[idx]` is a scatter-add, about 1.4 ns
+    per index per gradient (hierarchical regression with 900 group lookups:
+    9.4 instead of 7 µs per gradient in the sampler). Over a 1000 + 1000 run
+    that is ~0.1 s against ~1 s of extra compile, so the trade holds unless
+    a chain runs for minutes. The emitter for scatters alone
+    (`xla_cpu_disable_new_fusion_emitters`) would cost nothing at compile
+    time, but it is a backend "extra option" that `jax.jit` cannot pass per
+    program. See benchmarks/ppl/RESULTS.md (session 4).
     """
     if jax.default_backend() == "cpu":
         return {"xla_cpu_use_fusion_emitters": False}

@@ -23,7 +23,8 @@ from collections import defaultdict
 import jax
 import jax.numpy as jnp
 
-from .._enum import ENUM_DIM, enum
+from .._enum import ENUM_DIM, _is_enumerable, enum
+from .._primitives import Messenger
 
 __all__ = ["contract_log_joint", "enumerated_sites", "maybe_enumerate"]
 
@@ -69,11 +70,35 @@ def _probe(model, model_args, model_kwargs):
 
     try:
         jax.eval_shape(run)
-    except Exception:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001
         # A model that needs concrete values (Python control flow on data) cannot
-        # be probed abstractly; it is then run as is, without enumeration.
-        return {"nesting": 0, "enumerate": False}
+        # be probed abstractly; it then runs without enumeration, and a site that
+        # asks for it reports this failure (`_unprobed`).
+        return {"nesting": 0, "enumerate": False, "error": f"{type(e).__name__}: {e}"}
     return found
+
+
+class _unprobed(Messenger):
+    """Raise, naming the site and the probe's error, at a site marked for enumeration.
+
+    Without this the site would reach the potential as an unmarked discrete
+    latent, and the user would be told to mark a site already marked.
+    """
+
+    def __init__(self, fn, error: str):
+        self.error = error
+        super().__init__(fn)
+
+    def process_message(self, msg):
+        if _is_enumerable(msg):
+            raise ValueError(
+                f"sample site '{msg['name']}' is marked infer={{'enumerate': "
+                "'parallel'}, but the model could not be run with abstract values "
+                "to find its plate nesting, which parallel enumeration needs. Make "
+                "the model traceable (no Python control flow on array values) or "
+                f"marginalise '{msg['name']}' by hand. The abstract run raised "
+                f"{self.error}"
+            )
 
 
 # model -> {argument signature: probe result}; weak so models can be collected.
@@ -98,7 +123,7 @@ def maybe_enumerate(model, model_args, model_kwargs):
     The probe's answer is cached per model and argument signature, so a sampler
     calling ``potential_energy`` repeatedly (eagerly) probes once.
     """
-    if isinstance(model, enum):
+    if isinstance(model, enum | _unprobed):
         return model
     try:
         cache = _PROBES.setdefault(model, {})
@@ -111,6 +136,8 @@ def maybe_enumerate(model, model_args, model_kwargs):
         found = _probe(model, model_args, model_kwargs)
         if key is not None:
             cache[key] = found
+    if "error" in found:
+        return _unprobed(model, found["error"])
     if not found["enumerate"]:
         return model
     return enum(model, first_available_dim=-found["nesting"] - 1)
