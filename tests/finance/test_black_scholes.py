@@ -203,3 +203,19 @@ def test_book_float32():
     for got, w in zip(grads, expected, strict=True):
         assert got.dtype == jnp.float32
         np.testing.assert_allclose(got, w, rtol=0, atol=1e-5 * np.max(np.abs(w)))
+
+
+def test_book_gradient_compiles_to_one_loop_fusion():
+    # The cost claim (all first-order Greeks ~1.2x a price, benchmarks/finance)
+    # rests on XLA emitting the price and its six partials as ONE multi-output
+    # loop fusion (`_blocking.fused_outputs`); an XLA upgrade that splits it
+    # again (15 loops, ~2.5x) should fail here, not silently in the benchmark.
+    k, t, call = _random_book(N_BOOK, seed=3)
+    full = lambda x: np.full(N_BOOK, x)  # noqa: E731
+    args = (full(100.0), k, t, full(0.03), full(0.25), full(0.01))
+    total = lambda *a: jnp.sum(sf.bs_price(*a, call=call))  # noqa: E731
+    hlo = jax.jit(jax.grad(total, argnums=range(6))).lower(*args).compile().as_text()
+    entry = hlo[hlo.index("ENTRY") :]
+    fusions = [line for line in entry.splitlines() if " fusion(" in line]
+    assert len(fusions) == 1, "\n".join(fusions)
+    assert " while(" not in hlo
