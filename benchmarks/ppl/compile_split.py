@@ -33,6 +33,8 @@ OPTIONS = {
     "noexp": {"xla_llvm_disable_expensive_passes": True},
     "split2": {"xla_cpu_parallel_codegen_split_count": 2},
     "split1": {"xla_cpu_parallel_codegen_split_count": 1},
+    "emit": {"xla_cpu_use_fusion_emitters": True},  # XLA's own default
+    "noemit": {"xla_cpu_use_fusion_emitters": False},
 }
 
 

@@ -270,3 +270,25 @@ def test_rank_scores_match_rank_normalize():
         ref = rank_normalize(r.T[:, None]).T[:, 0]
         np.testing.assert_array_equal(scores, ref)
         np.testing.assert_array_equal(median, np.median(r, axis=-1))
+
+
+def test_big_data_arguments_keep_xla_fusion_emitters():
+    # Model arguments of >= 2**20 elements switch the chain program to XLA's
+    # default (faster, slower-to-compile) code generation; small ones do not.
+    from sciad.probabilistic.infer._chain import BIG_DATA_ELEMENTS, compiler_options
+
+    def model(x):
+        mu = spp.sample("mu", dist.Normal(0.0, 10.0))
+        spp.factor("lik", -0.5 * jnp.sum((x - mu) ** 2) / x.size)
+
+    configs = {}
+    for n in (BIG_DATA_ELEMENTS, 1000):
+        mcmc = MCMC(NUTS(model), num_warmup=5, num_samples=5, progress_bar=False)
+        mcmc.run(jr.key(0), jnp.full((n,), 0.5, jnp.float32))
+        ((_, config),) = mcmc._programs
+        configs[n] = config.big_data
+        assert np.isfinite(mcmc.get_samples()["mu"]).all()
+    assert configs == {BIG_DATA_ELEMENTS: True, 1000: False}
+    if jax.default_backend() == "cpu":
+        assert compiler_options(True) == {}
+        assert compiler_options(False) == {"xla_cpu_use_fusion_emitters": False}

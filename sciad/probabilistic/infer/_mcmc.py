@@ -17,7 +17,13 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from . import _progress
-from ._chain import ChainConfig, MCMCState, build_program, check_extra_fields
+from ._chain import (
+    BIG_DATA_ELEMENTS,
+    ChainConfig,
+    MCMCState,
+    build_program,
+    check_extra_fields,
+)
 from ._hmc import HMCState
 from ._kernels import AbstractHMCKernel
 from ._warmup import padded_schedule
@@ -218,6 +224,7 @@ class MCMC:
             num_devices,
             self.num_chains,
             self._key_impl,
+            _num_elements((args, kwargs)) >= BIG_DATA_ELEMENTS,
         )
         program = self._program(problem, config)
         if start is not None:
@@ -535,6 +542,10 @@ def _rank_scores(rows):
     )
     median = 0.5 * (ordered[:, (s - 1) // 2] + ordered[:, s // 2])
     return scores.reshape(k, s), median
+
+
+def _num_elements(tree) -> int:
+    return sum(int(np.size(x)) for x in jax.tree.leaves(tree) if _is_array(x))
 
 
 def _sites(samples) -> dict:
