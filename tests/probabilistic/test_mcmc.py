@@ -254,10 +254,11 @@ def test_fast_rhat_matches_diagnostics():
     assert "c" not in got
 
 
-def test_rank_scores_match_rank_normalize():
-    """The tie-run scores and sorted-row medians of the R-hat check are exact."""
-    from sciad.probabilistic._diagnostics_core import rank_normalize
-    from sciad.probabilistic.infer._mcmc import _rank_scores
+def test_rank_scores_match_scipy_ranks():
+    """The tie-run scores and sorted-row medians of `rank_scores` are exact."""
+    from scipy.special import ndtri
+
+    from sciad.probabilistic._diagnostics_core import rank_scores
 
     rng = np.random.default_rng(1)
     rows = np.round(rng.standard_normal((6, 301)), 1)  # many ties, odd length
@@ -266,10 +267,14 @@ def test_rank_scores_match_rank_normalize():
     with_nan = rows.copy()
     with_nan[2, 7] = np.nan  # non-finite draws take the reference path
     for r in (rows, rows[:, :300], with_nan):
-        scores, median = _rank_scores(r)
-        ref = rank_normalize(r.T[:, None]).T[:, 0]
-        np.testing.assert_array_equal(scores, ref)
+        scores, median = rank_scores(r)
+        s = r.shape[-1]
+        ranks = stats.rankdata(r, axis=-1)
+        finite = np.isfinite(r).all(axis=-1)
+        ref = ndtri((ranks - 0.375) / (s + 0.25))
+        np.testing.assert_array_equal(scores[finite], ref[finite])
         np.testing.assert_array_equal(median, np.median(r, axis=-1))
+    assert np.isfinite(rank_scores(with_nan)[0][3]).all()
 
 
 def test_big_data_arguments_keep_xla_fusion_emitters():
