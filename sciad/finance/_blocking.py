@@ -2,7 +2,8 @@
 
 `blocked` runs a pricer over blocks of options (`lax.map`) so that its
 intermediates stay in cache; `fused_outputs` evaluates an elementwise function
-with several outputs as ONE loop fusion.
+with several outputs as ONE loop fusion; `fused_sums` sums such outputs over
+their last axis (vectorised, unlike a fused reduce).
 """
 
 import jax
@@ -64,3 +65,42 @@ def fused_outputs(fn, args, shape):
     pairs = [jnp.stack([o, jnp.zeros_like(o)], axis=-1) for o in outs]
     zeros = [jnp.zeros((), o.dtype) for o in outs]
     return tuple(lax.reduce(pairs, zeros, _add, (len(shape),)))
+
+
+_GROUP = 5  # outputs per multi-output loop fusion (see `fused_sums`)
+
+
+def fused_sums(terms):
+    """``[jnp.sum(t, -1) for t in terms]``, the terms computed in few loop fusions.
+
+    For terms that share most of their work (the Heston characteristic
+    function and its tangents over the quadrature nodes): `fused_outputs`
+    evaluates them in one vectorised loop fusion per group of at most
+    `_GROUP` outputs, then each is summed over the last axis. XLA:CPU does
+    not vectorise a fusion rooted at a reduce (a variadic `lax.reduce` over
+    the node axis, or a plain sum with the terms fused into it, was ~3-4x
+    slower for the Heston integrand), nor a `fused_outputs` loop with more
+    than ~5 outputs (one block of 512 x 128 Heston nodes, float32: 5 outputs
+    1.9 ms, 6 outputs 5.7 ms; 9 outputs in groups of 4 and 5: 2.5 ms).
+    Differentiable: the JVP is the plain sum of the tangents.
+    """
+    shape = jnp.broadcast_shapes(*(jnp.shape(t) for t in terms))
+    terms = tuple(jnp.broadcast_to(t, shape) for t in terms)
+    return _fused_sums(terms)
+
+
+@jax.custom_jvp
+def _fused_sums(terms):
+    shape = terms[0].shape
+    n_groups = -(-len(terms) // _GROUP)
+    size = -(-len(terms) // n_groups)
+    outs = []
+    for k in range(0, len(terms), size):
+        outs += fused_outputs(lambda *a: a, terms[k : k + size], shape)
+    return tuple(jnp.sum(o, -1) for o in outs)
+
+
+@_fused_sums.defjvp
+def _fused_sums_jvp(primals, tangents):
+    (terms,), (dterms,) = primals, tangents
+    return _fused_sums(terms), tuple(jnp.sum(d, -1) for d in dterms)

@@ -1,3 +1,5 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -164,3 +166,111 @@ def test_derivative_rule_matches_plain_ad(monkeypatch, shared):
         jax.tree.leaves(with_rule), jax.tree.leaves(plain_ad), strict=True
     ):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def _edge_case_parameters(n=240, seed=1):
+    """Random (x, T, v0, kappa, theta, sigma, rho) with the awkward corners."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-0.6, 0.6, n)
+    t = np.exp(rng.uniform(np.log(0.02), np.log(10.0), n))
+    v0, kappa = rng.uniform(0.001, 0.3, n), rng.uniform(0.1, 6.0, n)
+    theta, sigma = rng.uniform(0.005, 0.3, n), rng.uniform(0.0, 2.0, n)
+    rho = rng.uniform(-0.99, 0.99, n)
+    sigma[:10], sigma[10:20], sigma[20:30] = 0.0, 1e-7, 1e-4  # BS limit, series
+    rho[30:40], rho[40:50] = -0.999, 0.999
+    t[50:60], sigma[60:70] = 30.0, 2.5
+    kappa[70:80], sigma[70:80] = 0.3, 1.5  # Feller strongly violated
+    return [jnp.asarray(a) for a in (x, t, v0, kappa, theta, sigma, rho)]
+
+
+def test_hand_written_partials_match_forward_ad():
+    """`lewis_partials` against forward AD of `_lewis_integral`, all 7 arguments."""
+    import sciad.finance._heston as h
+    from sciad.finance._heston_partials import lewis_partials
+
+    args = _edge_case_parameters()
+
+    @jax.jit
+    def plain(*a):
+        def column(j):
+            e = [jnp.zeros_like(b) for b in a]
+            e[j] = jnp.ones_like(a[j])
+            return jax.jvp(h._lewis_integral, a, tuple(e))[1]
+
+        return h._lewis_integral(*a), [column(j) for j in range(7)]
+
+    (w0, i0), ref = plain(*args)
+    all_live = jax.jit(lambda *a: lewis_partials(range(7), *a))
+    (w, i), (dw, di) = all_live(*args)
+    np.testing.assert_allclose(i, i0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(w, w0, rtol=1e-15)
+    for j in range(7):
+        want_w, want_i = ref[j]
+        assert np.all(np.isfinite(di[j])), j
+        # Relative to each option's value, floored at 1e-3 of the largest
+        # (partials that vanish, e.g. in rho at sigma = 0, are round-off).
+        scale = np.abs(want_i) + 1e-3 * np.max(np.abs(want_i))
+        assert np.max(np.abs(di[j] - want_i) / scale) < 1e-9, j
+        np.testing.assert_allclose(dw[j], want_w, rtol=1e-13, atol=1e-16)
+    # A subset of live arguments gives the same partials.
+    for live in ([0], [5], [1, 6], [2, 3, 4]):
+        subset = jax.jit(functools.partial(lewis_partials, live))
+        (_, i_sub), (_, di_sub) = subset(*args)
+        np.testing.assert_allclose(i_sub, i, rtol=0, atol=1e-15)
+        for j, d in zip(live, di_sub, strict=True):
+            np.testing.assert_allclose(d, di[j], rtol=1e-12, atol=1e-15)
+
+
+def test_gradient_at_zero_vol_of_vol_is_finite_and_continuous():
+    def price(sigma, rho):
+        return heston(100.0, LEWIS_K, 1.0, 0.01, 0.0, 0.04, 1.5, 0.06, sigma, rho)
+
+    grad = jax.jit(jax.jacfwd(price, argnums=(0, 1)))
+    at_zero, near_zero = grad(0.0, -0.7), grad(1e-9, -0.7)
+    for a, b in zip(at_zero, near_zero, strict=True):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+    # d/drho = 0 at sigma = 0 (rho only enters as sigma * rho).
+    np.testing.assert_allclose(at_zero[1], 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_second_order_matches_plain_ad(monkeypatch, shared):
+    """Full Hessians in (spot, T, r, q, v0, kappa, theta, sigma, rho).
+
+    Second order differentiates the hand-written rule: it must equal plain
+    AD through the quadrature.
+    Five options: unblocked (one maturity each) or shared (one maturity).
+    """
+    import sciad.finance._heston as h
+
+    k = jnp.array([80.0, 95.0, 100.0, 110.0, 130.0])
+    t_scale = jnp.ones(1) if shared else jnp.array([0.1, 0.5, 1.0, 2.0, 5.0])
+
+    def total(a):
+        t = a[1] if shared else a[1] * t_scale
+        args = (a[0], k, t, a[2], a[3], *a[4:])
+        return jnp.sum(sf.heston_price(*args, call=False))
+
+    a = jnp.array([100.0, 0.8, 0.01, 0.02, 0.05, 2.0, 0.06, 0.8, -0.6])
+    # Forward-over-reverse on one path, reverse-over-reverse on the other
+    # (plain AD's Hessians compile slowly).
+    hessian = jax.hessian if shared else lambda f: jax.jacrev(jax.jacrev(f))
+    with_rule = jax.jit(hessian(total))(a)
+    plain = lambda x, *m: h._evaluate(h._lewis_integral, (x, *m[:-1]), m[-1])  # noqa: E731
+    monkeypatch.setattr(h, "_lewis", plain)
+    plain_ad = jax.jit(hessian(total))(a)
+    np.testing.assert_allclose(with_rule, plain_ad, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 5, 6, 11])
+def test_fused_sums_are_plain_sums(n):
+    from sciad.finance._blocking import fused_sums
+
+    rng = np.random.default_rng(n)
+    terms = [jnp.asarray(rng.normal(size=(7, 33))) for _ in range(n)]
+    terms[-1] = terms[-1][:1] if n > 1 else terms[-1]  # broadcast
+    got = jax.jit(fused_sums)(terms)
+    want = [jnp.sum(jnp.broadcast_to(t, (7, 33)), -1) for t in terms]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-14)
