@@ -17,6 +17,10 @@ an 8×8 Gram costs ~1.2 4×4 Grams, so this nearly halves the reduction work. It
 also lets every GEMM read the loop carry: a GEMM on a kernel's output inside the
 loop made XLA duplicate the (permuting) kernel into the GEMM's operand, one
 extra pass per two steps.
+
+**Triples.** When a ring's ops only need their target's reduced Gram (`_local`:
+"constant entangler after single-qubit gates", angles on the target), one 8x8
+Gram over carry qubits 1-3 serves three steps (`_back_periods`).
 """
 
 from typing import NamedTuple
@@ -25,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _local
 from ._kernels import Step
 from ._layout import Block, Program, _unroll
 
@@ -172,6 +176,58 @@ def _back_pairs(block: Block, plan: PairPlan, x, psi, mu):
     return psi, mu, [grams]
 
 
+def _back_periods(block: Block, plan: PairPlan, tp: _local.TriplePlan, x, psi, mu):
+    """Backward walk of a ring whose periods are "pair + triples" (`_local`).
+
+    Per period (last first): the leading 8x8 Gram of the incoming carry (it
+    serves the *next* period's pair), the last group un-applied, an inner scan
+    over the triples (each iteration: the 8x8 Gram over carry qubits 1-3 of its
+    carry, which serves the following group, then three steps), the inner Gram
+    of the first triple's input, then the pair. Every Gram reads a loop carry or
+    a loop's output and orders the next un-apply (`_after`), as in `_back_pairs`.
+    """
+    (step,), (u,) = block.steps, x
+    up = u.reshape(block.reps // tp.period, tp.period, *u.shape[1:])
+    t_end = 2 + 3 * tp.triples  # then a last group of 1-3 steps
+
+    def mid(p_, m_):
+        return _kernels.gram_inner(3, 1, m_, p_)
+
+    def inner(carry, u3):
+        p_, m_ = carry
+        g = mid(p_, m_)  # the input of the following group
+        for v in (_after(g, u3[2]), u3[1], u3[0]):
+            p_, m_ = _unapply_both(step, v, p_, m_)
+        return (p_, m_), g
+
+    def outer(carry, ups):
+        p_, m_ = carry
+        lead = _gram(plan.gram, p_, m_)  # the next period's pair input
+        tail = ups[t_end:]
+        for j in range(len(tail) - 1, -1, -1):
+            v = _after(lead, tail[j]) if j == len(tail) - 1 else tail[j]
+            p_, m_ = _unapply_both(step, v, p_, m_)
+        u3 = ups[2:t_end].reshape(tp.triples, 3, *ups.shape[1:])
+        (p_, m_), gm = jax.lax.scan(inner, (p_, m_), u3, reverse=True)
+        g0 = mid(p_, m_)  # the first triple's input
+        for v in (_after(g0, ups[1]), ups[0]):
+            p_, m_ = _unapply_both(step, v, p_, m_)
+        return (p_, m_), (lead, jnp.concatenate([g0[None], gm]))
+
+    (psi, mu), (leads, mids) = jax.lax.scan(outer, (psi, mu), up, reverse=True)
+    leads = jnp.concatenate([_gram(plan.gram, psi, mu)[None], leads[:-1]])
+    split = jax.vmap(lambda g, v: _split_pair_gram(step, plan, g, v))
+    g0, g1 = split(leads, up[:, 0])
+    sizes = [3] * tp.triples + [tp.period - t_end]
+    local = [
+        _local.target_gram(mids[:, t], j, psi.dtype)
+        for t, size in enumerate(sizes)
+        for j in range(size)
+    ]
+    grams = jnp.stack([g0, g1, *local], 1)  # (reps, period, 4, 4), step order
+    return psi, mu, [grams.reshape(-1, *g0.shape[1:])]
+
+
 def backward(program: Program, xs, psi, lam):
     """Walk the program backwards from $\\psi$ and $\\lambda = H\\psi$.
 
@@ -182,7 +238,10 @@ def backward(program: Program, xs, psi, lam):
     for block, x in reversed(list(zip(program.blocks, xs, strict=True))):
         p = len(block.steps)
         plan = pair_plan(block)
-        if plan is not None:
+        tp = _local.triple_plan(program, block, plan)
+        if tp is not None:
+            psi, mu, grams = _back_periods(block, plan, tp, x, psi, mu)
+        elif plan is not None:
             psi, mu, grams = _back_pairs(block, plan, x, psi, mu)
         elif block.reps is None:
             psi, mu, grams = _back_steps(block.steps, x, psi, mu, False)

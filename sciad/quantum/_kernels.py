@@ -126,6 +126,16 @@ def gram(k: int, mu, psi):
     return mu.reshape(2**k, -1) @ psi.reshape(2**k, -1).T
 
 
+def gram_inner(k: int, skip: int, mu, psi):
+    r"""`gram` over the ``k`` qubits *after* the ``skip`` leading ones.
+
+    A `dot_general` batched over the leading qubits (free views, no transpose),
+    then summed over them.
+    """
+    m, p = (x.reshape(2**skip, 2**k, -1) for x in (mu, psi))
+    return jnp.einsum("iar,ibr->iab", m, p).sum(0)
+
+
 def cotangent(step: Step, mat, g):
     r"""Reduced outer product $M_{ab} = \sum_{\rm rest}\bar\lambda^{\rm out}_a\psi_b$.
 

@@ -9,6 +9,7 @@ import pytest
 
 import sciad
 import sciad.quantum as q
+from sciad.quantum import _backward, _layout, _local
 
 N = 3
 
@@ -99,13 +100,17 @@ def test_adjoint_rolled_ring_pairs(n, layers, angles, reverse):
     np.testing.assert_allclose(grad(p, "adjoint"), grad(p, "backprop"), atol=1e-10)
 
 
-@pytest.mark.parametrize("reverse", [False, True])
-def test_adjoint_ring_loop_copies_no_state(reverse):
-    # performance property of `_backward._back_pairs`: the un-applies depend on
-    # the Gram (`_backward._after`), so XLA's copy insertion does not copy the two
+@pytest.mark.parametrize(
+    "reverse, n",
+    [(False, 6), (True, 6), (False, 12)],
+    ids=["pairs", "reversed", "triples"],
+)
+def test_adjoint_ring_loop_copies_no_state(reverse, n):
+    # performance property of `_backward._back_pairs` (and of the nested loops of
+    # `_back_periods`, n = 12): the un-applies depend on the Gram
+    # (`_backward._after`), so XLA's copy insertion does not copy the two
     # loop-carried states every iteration (two extra passes per two gates). Checked
     # on the optimised HLO: no while body holding a Gram copies a full state.
-    n = 6
 
     def f(p):
         c = q.Circuit(n)
@@ -124,6 +129,73 @@ def test_adjoint_ring_loop_copies_no_state(reverse):
     state_copy = re.compile(rf"= c(64|128)\[{2**n}\]\S* copy\(")
     for body in loops:
         assert not state_copy.search(body), body
+
+
+@pytest.mark.parametrize(
+    "n, layers, flip", [(12, 2, False), (13, 2, False), (14, 2, True)]
+)
+def test_adjoint_ring_triples(n, layers, flip):
+    # HEA rings whose ops are "CNOT after single-qubit gates" with angles (and
+    # explicit matrices) only on the target, except each layer's first op: the
+    # backward takes one Gram per three steps (`_local.triple_plan`), the exact
+    # pair Gram for each layer's first two. Periods of 12, 13 and 14 steps (last
+    # group of 1, 2 and 3 steps); CNOT(w + 1, w) (``flip``) is the same structure
+    # (the angles sit on each op's second leading qubit, whichever is the
+    # control). Exact in exact arithmetic: 1e-10 in complex128, for the angles
+    # and the explicit matrices.
+    mats = jnp.asarray(
+        np.linalg.qr(
+            RNG.normal(size=(layers, 2, 2)) + 1j * RNG.normal(size=(layers, 2, 2))
+        )[0]
+    )
+
+    def circ(p, m):
+        c = q.Circuit(n)
+        for layer in range(layers):
+            for w in range(n):
+                c.ry(w, p[layer, w, 0]).rz(w, p[layer, w, 1])
+            c.unitary(m[layer], 3).h(5)  # fused into the ops with targets 3 and 5
+            for w in range(n):
+                c.cnot((w + 1) % n, w) if flip else c.cnot(w, (w + 1) % n)
+        return c
+
+    def f(p, m, method):
+        obs = q.hamiltonian.tfim(n) + 0.3 * q.Y(0) * q.X(n - 1)
+        return q.expectation(circ(p, m), obs, diff_method=method)
+
+    zeros = np.zeros((layers, n, 2))
+    program = _layout.compile_program(circ(zeros, mats).calls, n, False)
+    (block,) = [b for b in program.blocks if b.reps]
+    plan = _local.triple_plan(program, block, _backward.pair_plan(block))
+    assert plan == _local.TriplePlan(n, (n - 3) // 3)
+    grad = jax.jit(jax.grad(f, argnums=(0, 1)), static_argnums=2)
+    p = jnp.asarray(np.random.default_rng(n).uniform(-2, 2, (layers, n, 2)))
+    for a, b in zip(grad(p, mats, "adjoint"), grad(p, mats, "backprop"), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+def test_ring_triples_only_when_exact():
+    # no triple plan when the ring ops' first (leading) qubits carry angles (a
+    # rotation between two ring gates is absorbed by the next one on its first
+    # qubit), for a ring running the other way through the layout, or for
+    # small states
+    def plan(n, between=False, reverse=False):
+        c = q.Circuit(n)
+        for _ in range(3):
+            for w in range(n):
+                c.ry(w, 0.1)
+            for w in reversed(range(n)) if reverse else range(n):
+                c.cnot(w, (w + 1) % n)
+                if between:
+                    c.rz((w + 1) % n, 0.2)
+        program = _layout.compile_program(c.calls, n, False)
+        block = max(program.blocks, key=lambda b: b.reps or 0)
+        return _local.triple_plan(program, block, _backward.pair_plan(block))
+
+    assert plan(12) == _local.TriplePlan(12, 3)
+    assert plan(12, between=True) is None
+    assert plan(12, reverse=True) is None
+    assert plan(8) is None  # below `_local._MIN_QUBITS`
 
 
 def test_check_grads_adjoint():
