@@ -15,11 +15,9 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_hea import LAYERS, hea_energy  # this script's directory is on sys.path
 
-import sciad.quantum as q
 from sciad.quantum import _local
-
-LAYERS = 10
 
 
 def busy():
@@ -32,14 +30,7 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 15
 
-    def energy(p):
-        c = q.Circuit(n)
-        for layer in range(LAYERS):
-            for i in range(n):
-                c.ry(i, p[layer, i, 0]).rz(i, p[layer, i, 1])
-            for i in range(n):
-                c.cnot(i, (i + 1) % n)
-        return q.expectation(c, q.hamiltonian.tfim(n))
+    energy = hea_energy(n, LAYERS)
 
     p = jnp.full((LAYERS, n, 2), 0.1, jnp.float32)
     fs = {"value": jax.jit(energy).lower(p).compile()}

@@ -41,10 +41,8 @@ def _bare():
     return lambda: jax.block_until_ready(jax.jit(lambda x: x + 1)(jnp.zeros(3)))
 
 
-def _sciad(n, kind, layers=LAYERS):
-    import jax
-    import jax.numpy as jnp
-
+def hea_energy(n, layers=LAYERS):
+    """The benchmark's energy: HEA (RY, RZ on every qubit, CNOT ring) under the TFIM."""
     import sciad.quantum as q
 
     h = q.hamiltonian.tfim(n)
@@ -58,6 +56,14 @@ def _sciad(n, kind, layers=LAYERS):
                 c.cnot(i, (i + 1) % n)
         return q.expectation(c, h)
 
+    return energy
+
+
+def _sciad(n, kind, layers=LAYERS):
+    import jax
+    import jax.numpy as jnp
+
+    energy = hea_energy(n, layers)
     f = jax.jit(energy if kind == "value" else jax.grad(energy))
     p = jnp.full((layers, n, 2), 0.1, jnp.float32)
     return lambda: jax.block_until_ready(f(p))
