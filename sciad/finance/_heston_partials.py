@@ -31,7 +31,7 @@ import numpy as np
 
 from ._blocking import fused_sums
 from ._fastmath import sincos
-from ._heston import (
+from ._heston_cf import (
     _N_BODY,
     _N_TAIL,
     _legendre_nodes,
