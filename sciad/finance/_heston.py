@@ -44,7 +44,7 @@ def heston_price(
       - \psi_{BS}(u - \tfrac i2)\big)\big]
       \frac{du}{u^2 + 1/4},\qquad x = \ln(F/K),$$
     where $\psi$ is the characteristic function of $\ln(S_T/F)$ (see
-    `heston_log_cf` for the stable form). The integral uses fixed
+    `_heston_cf.heston_cf_terms` for the stable form). The integral uses fixed
     Gauss–Legendre nodes (48 + 80) on two panels, $[0, u_1]$ with $u_1$ the
     Gaussian scale $\sqrt{72/w}$ of the control variate and $[u_1, u_{max}]$
     with $u_{max}$ from the asymptotic exponential decay of $\psi_H$

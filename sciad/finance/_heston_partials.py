@@ -181,7 +181,7 @@ def _x_sums(x, u, wy, zs, yz):
 
 
 def lewis_partials(live, x, t, v0, kappa, theta, sigma, rho):
-    """``(w, I)`` of `_heston._lewis_integral` and its partials in ``live`` args.
+    """``(w, I)`` of `_heston_cf._lewis_integral` and its partials in ``live`` args.
 
     Arguments in the order ``(x, t, v0, kappa, theta, sigma, rho)``; returns
     ``((w, I), ([dw/d arg_i], [dI/d arg_i]))`` for ``i`` in ``live``.
