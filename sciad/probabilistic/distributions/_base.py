@@ -49,15 +49,30 @@ def validation_enabled(is_validate: bool = True):
         enable_validation(old)
 
 
-def promote_params(*params):
-    """Convert parameters to arrays of one float dtype, broadcast to a common shape."""
+def promote_dtype(*params):
+    """Convert parameters to arrays of one float dtype, each keeping its own shape.
+
+    The scalar families store their parameters unbroadcast (as NumPyro's
+    `promote_shapes` does) and let `batch_shape` broadcast the shapes: a scalar
+    `scale` beside a vector `loc` then costs one `log(scale)` per density
+    evaluation, and its gradient no sum over the batch, instead of one per
+    element (hierarchical regression, 900 observations of one noise scale: the
+    model's gradient 11.6 -> 7.0 µs). Methods broadcast their results to
+    `batch_shape` where no value argument does it for them.
+    """
     if all(isinstance(p, int | float) for p in params):
         # Python constants stay weakly typed, so Normal(0., 1.) scoring a float32
         # value under x64 still gives float32 (as jnp arithmetic would).
-        arrays = [jnp.asarray(float(p)) for p in params]
-    else:
-        dtype = jnp.result_type(*params, float)
-        arrays = [jnp.asarray(p, dtype=dtype) for p in params]
+        return tuple(jnp.asarray(float(p)) for p in params)
+    dtype = jnp.result_type(*params, float)
+    arrays = tuple(jnp.asarray(p, dtype=dtype) for p in params)
+    jnp.broadcast_shapes(*(a.shape for a in arrays))  # incompatible: error here
+    return arrays
+
+
+def promote_params(*params):
+    """`promote_dtype`, then broadcast to a common shape (the multivariate families)."""
+    arrays = promote_dtype(*params)
     shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
     return tuple(jnp.broadcast_to(a, shape) for a in arrays)
 
@@ -199,6 +214,10 @@ class Distribution(eqx.Module):
     @property
     def event_shape(self) -> tuple:
         return ()
+
+    def _batch(self, x: Array) -> Array:
+        """`x` broadcast to `batch_shape` (parameters are stored unbroadcast)."""
+        return jnp.broadcast_to(x, self.batch_shape)
 
     @property
     def event_dim(self) -> int:

@@ -10,7 +10,7 @@ from jax.scipy.special import betainc, betaln, digamma, log_ndtr, ndtr, ndtri
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
-from ._base import Distribution, promote_params
+from ._base import Distribution, promote_dtype
 
 __all__ = ["Beta", "TruncatedNormal", "Uniform"]
 
@@ -30,7 +30,7 @@ class Uniform(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self.low, self.high = promote_params(low, high)
+        self.low, self.high = promote_dtype(low, high)
         self._finish_init(validate_args)
 
     @property
@@ -52,15 +52,15 @@ class Uniform(Distribution):
         return self.low + q * (self.high - self.low)
 
     def entropy(self) -> Float[Array, "..."]:
-        return jnp.log(self.high - self.low)
+        return self._batch(jnp.log(self.high - self.low))
 
     @property
     def mean(self) -> Array:
-        return (self.low + self.high) / 2
+        return self._batch((self.low + self.high) / 2)
 
     @property
     def variance(self) -> Array:
-        return (self.high - self.low) ** 2 / 12
+        return self._batch((self.high - self.low) ** 2 / 12)
 
 
 class Beta(Distribution):
@@ -84,7 +84,7 @@ class Beta(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self.concentration1, self.concentration0 = promote_params(
+        self.concentration1, self.concentration0 = promote_dtype(
             concentration1, concentration0
         )
         self._finish_init(validate_args)
@@ -110,7 +110,7 @@ class Beta(Distribution):
 
     def entropy(self) -> Float[Array, "..."]:
         a, b = self.concentration1, self.concentration0
-        return (
+        return self._batch(
             betaln(a, b)
             - (a - 1) * digamma(a)
             - (b - 1) * digamma(b)
@@ -119,12 +119,14 @@ class Beta(Distribution):
 
     @property
     def mean(self) -> Array:
-        return self.concentration1 / (self.concentration1 + self.concentration0)
+        return self._batch(
+            self.concentration1 / (self.concentration1 + self.concentration0)
+        )
 
     @property
     def variance(self) -> Array:
         a, b = self.concentration1, self.concentration0
-        return a * b / ((a + b) ** 2 * (a + b + 1))
+        return self._batch(a * b / ((a + b) ** 2 * (a + b + 1)))
 
 
 def _log_diff_ndtr(alpha, beta):
@@ -174,9 +176,7 @@ class TruncatedNormal(Distribution):
         self._bounds = (low is not None, high is not None)
         low = -jnp.inf if low is None else low
         high = jnp.inf if high is None else high
-        self.loc, self.scale, self.low, self.high = promote_params(
-            loc, scale, low, high
-        )
+        self.loc, self.scale, self.low, self.high = promote_dtype(loc, scale, low, high)
         self._finish_init(validate_args)
 
     @property
@@ -246,7 +246,7 @@ class TruncatedNormal(Distribution):
     def entropy(self) -> Float[Array, "..."]:
         alpha, beta = self._standardised()
         _, d2 = self._moment_terms()
-        return (
+        return self._batch(
             0.5 * math.log(2 * math.pi * math.e)
             + jnp.log(self.scale)
             + _log_diff_ndtr(alpha, beta)
@@ -256,9 +256,9 @@ class TruncatedNormal(Distribution):
     @property
     def mean(self) -> Array:
         d1, _ = self._moment_terms()
-        return self.loc + self.scale * d1
+        return self._batch(self.loc + self.scale * d1)
 
     @property
     def variance(self) -> Array:
         d1, d2 = self._moment_terms()
-        return self.scale**2 * (1 + d2 - d1**2)
+        return self._batch(self.scale**2 * (1 + d2 - d1**2))

@@ -19,7 +19,7 @@ from jax.scipy.special import (
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from ..._softplus import softplus
 from . import constraints
-from ._base import Distribution, promote_params
+from ._base import Distribution, promote_dtype
 
 __all__ = ["Cauchy", "Laplace", "Logistic", "Normal", "StudentT"]
 
@@ -42,7 +42,7 @@ class AbstractLocScale(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self.loc, self.scale = promote_params(loc, scale)
+        self.loc, self.scale = promote_dtype(loc, scale)
         self._finish_init(validate_args)
 
 
@@ -64,15 +64,15 @@ class Normal(AbstractLocScale):
         return self.loc + self.scale * ndtri(q)
 
     def entropy(self) -> Float[Array, "..."]:
-        return 0.5 + _HALF_LOG_2PI + jnp.log(self.scale)
+        return self._batch(0.5 + _HALF_LOG_2PI + jnp.log(self.scale))
 
     @property
     def mean(self) -> Array:
-        return self.loc
+        return self._batch(self.loc)
 
     @property
     def variance(self) -> Array:
-        return self.scale**2
+        return self._batch(self.scale**2)
 
 
 class StudentT(Distribution):
@@ -99,7 +99,7 @@ class StudentT(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self.df, self.loc, self.scale = promote_params(df, loc, scale)
+        self.df, self.loc, self.scale = promote_dtype(df, loc, scale)
         self._finish_init(validate_args)
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
@@ -121,7 +121,7 @@ class StudentT(Distribution):
     def entropy(self) -> Float[Array, "..."]:
         df = self.df
         half = 0.5 * (df + 1)
-        return (
+        return self._batch(
             half * (digamma(half) - digamma(0.5 * df))
             + 0.5 * jnp.log(df)
             + betaln(0.5 * df, 0.5)
@@ -130,7 +130,7 @@ class StudentT(Distribution):
 
     @property
     def mean(self) -> Array:
-        return jnp.where(self.df > 1, self.loc, jnp.nan)
+        return self._batch(jnp.where(self.df > 1, self.loc, jnp.nan))
 
     @property
     def variance(self) -> Array:
@@ -138,7 +138,7 @@ class StudentT(Distribution):
         var = jnp.where(
             df > 2, self.scale**2 * df / jnp.where(df > 2, df - 2, 1.0), jnp.inf
         )
-        return jnp.where(df > 1, var, jnp.nan)
+        return self._batch(jnp.where(df > 1, var, jnp.nan))
 
 
 class Cauchy(AbstractLocScale):
@@ -160,7 +160,7 @@ class Cauchy(AbstractLocScale):
         return self.loc + self.scale * jnp.tan(math.pi * (q - 0.5))
 
     def entropy(self) -> Float[Array, "..."]:
-        return math.log(4 * math.pi) + jnp.log(self.scale)
+        return self._batch(math.log(4 * math.pi) + jnp.log(self.scale))
 
     @property
     def mean(self) -> Array:
@@ -191,15 +191,15 @@ class Laplace(AbstractLocScale):
         return self.loc - self.scale * jnp.sign(a) * jnp.log1p(-2 * jnp.abs(a))
 
     def entropy(self) -> Float[Array, "..."]:
-        return 1 + jnp.log(2 * self.scale)
+        return self._batch(1 + jnp.log(2 * self.scale))
 
     @property
     def mean(self) -> Array:
-        return self.loc
+        return self._batch(self.loc)
 
     @property
     def variance(self) -> Array:
-        return 2 * self.scale**2
+        return self._batch(2 * self.scale**2)
 
 
 class Logistic(AbstractLocScale):
@@ -221,12 +221,12 @@ class Logistic(AbstractLocScale):
         return self.loc + self.scale * logit(q)
 
     def entropy(self) -> Float[Array, "..."]:
-        return jnp.log(self.scale) + 2.0
+        return self._batch(jnp.log(self.scale) + 2.0)
 
     @property
     def mean(self) -> Array:
-        return self.loc
+        return self._batch(self.loc)
 
     @property
     def variance(self) -> Array:
-        return self.scale**2 * math.pi**2 / 3
+        return self._batch(self.scale**2 * math.pi**2 / 3)

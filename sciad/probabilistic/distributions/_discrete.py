@@ -25,7 +25,7 @@ from jax.scipy.special import (
 from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from ..._softplus import softplus
 from . import constraints
-from ._base import Distribution, promote_params
+from ._base import Distribution, promote_dtype
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Multinomial", "Poisson"]
 
@@ -58,10 +58,10 @@ class Bernoulli(Distribution):
     ):
         self._from_logits = _one_of("Bernoulli", probs, logits)
         if self._from_logits:
-            (self.logits,) = promote_params(logits)
+            (self.logits,) = promote_dtype(logits)
             self.probs = expit(self.logits)
         else:
-            (self.probs,) = promote_params(probs)
+            (self.probs,) = promote_dtype(probs)
             self.logits = logit(self.probs)
         self._finish_init(validate_args)
 
@@ -118,7 +118,7 @@ class Binomial(Distribution):
     ):
         self._from_logits = _one_of("Binomial", probs, logits)
         param = logits if self._from_logits else probs
-        total_count, param = promote_params(total_count, param)
+        total_count, param = promote_dtype(total_count, param)
         self.total_count = total_count
         if self._from_logits:
             self.logits, self.probs = param, expit(param)
@@ -175,11 +175,11 @@ class Binomial(Distribution):
 
     @property
     def mean(self) -> Array:
-        return self.total_count * self.probs
+        return self._batch(self.total_count * self.probs)
 
     @property
     def variance(self) -> Array:
-        return self.total_count * self.probs * (1 - self.probs)
+        return self._batch(self.total_count * self.probs * (1 - self.probs))
 
 
 class Poisson(Distribution):
@@ -190,7 +190,7 @@ class Poisson(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, rate: ArrayLike, *, validate_args: bool | None = None):
-        (self.rate,) = promote_params(rate)
+        (self.rate,) = promote_dtype(rate)
         self._finish_init(validate_args)
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
@@ -216,10 +216,10 @@ class Poisson(Distribution):
 def _simplex_params(cls_name, probs, logits):
     from_logits = _one_of(cls_name, probs, logits)
     if from_logits:
-        (logits,) = promote_params(logits)
+        (logits,) = promote_dtype(logits)
         logits = logits - jax.scipy.special.logsumexp(logits, axis=-1, keepdims=True)
         return from_logits, jnp.exp(logits), logits
-    (probs,) = promote_params(probs)
+    (probs,) = promote_dtype(probs)
     return from_logits, probs, jnp.log(probs)
 
 

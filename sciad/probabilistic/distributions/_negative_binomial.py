@@ -9,7 +9,7 @@ from jax.scipy.special import expit, gammaln, logit
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
-from ._base import Distribution, promote_params
+from ._base import Distribution, promote_dtype
 
 __all__ = ["GammaPoisson", "NegativeBinomial", "NegativeBinomial2"]
 
@@ -49,7 +49,7 @@ class GammaPoisson(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self.concentration, self.rate = promote_params(concentration, rate)
+        self.concentration, self.rate = promote_dtype(concentration, rate)
         self._finish_init(validate_args)
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
@@ -62,11 +62,11 @@ class GammaPoisson(Distribution):
 
     @property
     def mean(self) -> Array:
-        return self.concentration / self.rate
+        return self._batch(self.concentration / self.rate)
 
     @property
     def variance(self) -> Array:
-        return self.concentration / self.rate**2 * (1 + self.rate)
+        return self._batch(self.concentration / self.rate**2 * (1 + self.rate))
 
 
 class NegativeBinomial(Distribution):
@@ -96,7 +96,7 @@ class NegativeBinomial(Distribution):
             )
         self._from_logits = logits is not None
         param = logits if self._from_logits else probs
-        self.total_count, param = promote_params(total_count, param)
+        self.total_count, param = promote_dtype(total_count, param)
         if self._from_logits:
             self.logits, self.probs = param, expit(param)
         else:
@@ -124,11 +124,11 @@ class NegativeBinomial(Distribution):
 
     @property
     def mean(self) -> Array:
-        return self.total_count / self._rate
+        return self._batch(self.total_count / self._rate)
 
     @property
     def variance(self) -> Array:
-        return self.total_count / self._rate**2 * (1 + self._rate)
+        return self._batch(self.total_count / self._rate**2 * (1 + self._rate))
 
 
 class NegativeBinomial2(Distribution):
@@ -151,7 +151,7 @@ class NegativeBinomial2(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self.mean_, self.concentration = promote_params(mean, concentration)
+        self.mean_, self.concentration = promote_dtype(mean, concentration)
         self._finish_init(validate_args)
 
     @property
@@ -168,8 +168,8 @@ class NegativeBinomial2(Distribution):
 
     @property
     def mean(self) -> Array:
-        return self.mean_
+        return self._batch(self.mean_)
 
     @property
     def variance(self) -> Array:
-        return self.mean_ + self.mean_**2 / self.concentration
+        return self._batch(self.mean_ + self.mean_**2 / self.concentration)

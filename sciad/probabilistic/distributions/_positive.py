@@ -18,7 +18,7 @@ from jax.scipy.special import (
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
-from ._base import Distribution, promote_params
+from ._base import Distribution, promote_dtype
 from ._continuous_real import AbstractLocScale
 
 __all__ = [
@@ -46,7 +46,7 @@ class HalfNormal(Distribution):
     reparametrized_params = ["scale"]
 
     def __init__(self, scale: ArrayLike = 1.0, *, validate_args: bool | None = None):
-        (self.scale,) = promote_params(scale)
+        (self.scale,) = promote_dtype(scale)
         self._finish_init(validate_args)
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
@@ -86,7 +86,7 @@ class HalfCauchy(Distribution):
     reparametrized_params = ["scale"]
 
     def __init__(self, scale: ArrayLike = 1.0, *, validate_args: bool | None = None):
-        (self.scale,) = promote_params(scale)
+        (self.scale,) = promote_dtype(scale)
         self._finish_init(validate_args)
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
@@ -140,15 +140,19 @@ class LogNormal(AbstractLocScale):
         return jnp.exp(self.loc + self.scale * ndtri(q))
 
     def entropy(self) -> Float[Array, "..."]:
-        return self.loc + 0.5 + 0.5 * math.log(2 * math.pi) + jnp.log(self.scale)
+        return self._batch(
+            self.loc + 0.5 + 0.5 * math.log(2 * math.pi) + jnp.log(self.scale)
+        )
 
     @property
     def mean(self) -> Array:
-        return jnp.exp(self.loc + self.scale**2 / 2)
+        return self._batch(jnp.exp(self.loc + self.scale**2 / 2))
 
     @property
     def variance(self) -> Array:
-        return jnp.expm1(self.scale**2) * jnp.exp(2 * self.loc + self.scale**2)
+        return self._batch(
+            jnp.expm1(self.scale**2) * jnp.exp(2 * self.loc + self.scale**2)
+        )
 
 
 class Exponential(Distribution):
@@ -160,7 +164,7 @@ class Exponential(Distribution):
     reparametrized_params = ["rate"]
 
     def __init__(self, rate: ArrayLike = 1.0, *, validate_args: bool | None = None):
-        (self.rate,) = promote_params(rate)
+        (self.rate,) = promote_dtype(rate)
         self._finish_init(validate_args)
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
@@ -208,7 +212,7 @@ class AbstractConcentrationRate(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self.concentration, self.rate = promote_params(concentration, rate)
+        self.concentration, self.rate = promote_dtype(concentration, rate)
         self._finish_init(validate_args)
 
 
@@ -233,15 +237,15 @@ class Gamma(AbstractConcentrationRate):
 
     def entropy(self) -> Float[Array, "..."]:
         a = self.concentration
-        return a - jnp.log(self.rate) + gammaln(a) + (1 - a) * digamma(a)
+        return self._batch(a - jnp.log(self.rate) + gammaln(a) + (1 - a) * digamma(a))
 
     @property
     def mean(self) -> Array:
-        return self.concentration / self.rate
+        return self._batch(self.concentration / self.rate)
 
     @property
     def variance(self) -> Array:
-        return self.concentration / self.rate**2
+        return self._batch(self.concentration / self.rate**2)
 
 
 class InverseGamma(AbstractConcentrationRate):
@@ -263,15 +267,19 @@ class InverseGamma(AbstractConcentrationRate):
 
     def entropy(self) -> Float[Array, "..."]:
         a = self.concentration
-        return a + jnp.log(self.rate) + gammaln(a) - (1 + a) * digamma(a)
+        return self._batch(a + jnp.log(self.rate) + gammaln(a) - (1 + a) * digamma(a))
 
     @property
     def mean(self) -> Array:
         a = self.concentration
-        return jnp.where(a > 1, self.rate / jnp.where(a > 1, a - 1, 1.0), jnp.inf)
+        return self._batch(
+            jnp.where(a > 1, self.rate / jnp.where(a > 1, a - 1, 1.0), jnp.inf)
+        )
 
     @property
     def variance(self) -> Array:
         a = self.concentration
         safe = jnp.where(a > 2, a, 3.0)
-        return jnp.where(a > 2, self.rate**2 / ((safe - 1) ** 2 * (safe - 2)), jnp.inf)
+        return self._batch(
+            jnp.where(a > 2, self.rate**2 / ((safe - 1) ** 2 * (safe - 2)), jnp.inf)
+        )
