@@ -92,8 +92,9 @@ def window_adaptation(
       potential at `position`.
     * `step(key, state) -> (state, info)`: one transition, adapting while
       `state.adapt_state.iteration < num_warmup`. A reasonable initial step
-      size is searched for before the first transition and after every slow
-      window (when the mass matrix changes), as in Stan and NumPyro.
+      size is searched for before the first transition (as in Stan and
+      NumPyro); after every slow window dual averaging restarts from the
+      window's averaged step size (as in BlackJAX; see `update`).
     * `final(state) -> (hmc_state, step_size, inverse_mass_matrix)`.
 
     With `inline_search=True` the kernel must accept a fifth argument `trial`
@@ -203,8 +204,22 @@ def window_adaptation(
                     slow_end, welford.final(stats), adapt.inverse_mass_matrix
                 ),
                 welford=_select(slow_end, welford.init(x), stats),
-                needs_search=slow_end & adapt_step_size,
             )
+            if adapt_step_size:
+                # restart dual averaging from the window's averaged step size
+                # (as BlackJAX does), not from a fresh doubling search (Stan,
+                # NumPyro): the search lands on a power of two times a noisy
+                # one-point estimate, and the 50-step final window does not
+                # forget it. Logistic regression, 6 seeds: final step 0.385-0.489
+                # -> 0.389-0.459, ESS per gradient +14% (median); the other
+                # benchmark models unchanged within seed noise.
+                eps = jnp.exp(adapt.dual_averaging.log_step_avg)
+                adapt = adapt._replace(
+                    step_size=jnp.where(slow_end, eps, adapt.step_size),
+                    dual_averaging=_select(
+                        slow_end, da.init(jnp.log(10 * eps)), adapt.dual_averaging
+                    ),
+                )
         return adapt._replace(window_idx=w + at_end.astype(jnp.int32))
 
     def trial_update(adapt: WindowAdaptationState, trial, eps, accept_prob):
