@@ -106,3 +106,30 @@ def test_window_adaptation_learns_scales_and_step_size():
     assert 0.3 < float(eps) < 2.0
     assert float(jnp.mean(info.accept_prob[-50:])) > 0.6
     assert int(state.adapt_state.window_idx) == len(adaptation_schedule(600))
+
+
+def test_slow_window_end_restarts_dual_averaging_from_the_average():
+    # When the mass matrix changes, dual averaging restarts from the window's
+    # averaged step size (BlackJAX's rule), with no new step-size search.
+    def potential(x):
+        return 0.5 * jnp.sum((x / jnp.array([0.5, 2.0])) ** 2)
+
+    algo = window_adaptation(build_nuts_kernel(potential, 6), potential)
+    first_slow_end = int(adaptation_schedule(300)[1, 1])
+    state = algo.init(jnp.ones(2), 300)
+    step = jax.jit(algo.step, compiler_options=compiler_options())
+    keys = jr.split(jr.key(1), first_slow_end + 1)
+    for key in keys[:-1]:
+        state, _ = step(key, state)
+    before = state.adapt_state
+    state, info = step(keys[-1], state)
+    after = state.adapt_state
+    da = dual_averaging().update(before.dual_averaging, 0.8 - info.accept_prob)
+    eps = np.exp(float(da.log_step_avg))
+    np.testing.assert_allclose(float(after.step_size), eps, rtol=1e-6)
+    assert int(after.dual_averaging.count) == 0
+    np.testing.assert_allclose(
+        float(after.dual_averaging.prox_center), np.log(10 * eps), rtol=1e-6
+    )
+    assert not bool(after.needs_search)
+    assert not np.allclose(after.inverse_mass_matrix, before.inverse_mass_matrix)
