@@ -578,16 +578,16 @@ def _outputs(d, x):
     out["log_prob_scalar"] = d.log_prob(x[0, 0])
     out["log_prob_event"] = d.to_event(1).log_prob(x)
     out["sample"] = d.sample(jr.PRNGKey(0), (2,))
-    for name in ("mean", "variance"):
-        out[name] = getattr(d, name)
-    for name in ("entropy",):
+    out["mean"], out["variance"] = d.mean, d.variance
+    methods = (
+        ("entropy", ()),
+        ("cdf", (x,)),
+        ("cdf_scalar", (x[0, 0],)),
+        ("icdf", (0.3,)),
+    )
+    for name, args in methods:
         try:
-            out[name] = getattr(d, name)()
-        except NotImplementedError:
-            pass
-    for name, arg in (("cdf", x), ("cdf_scalar", x[0, 0]), ("icdf", 0.3)):
-        try:
-            out[name] = getattr(d, name.removesuffix("_scalar"))(arg)
+            out[name] = getattr(d, name.removesuffix("_scalar"))(*args)
         except NotImplementedError:
             pass
     if d.is_discrete and d.has_enumerate_support:

@@ -66,7 +66,8 @@ def promote_dtype(*params):
         return tuple(jnp.asarray(float(p)) for p in params)
     dtype = jnp.result_type(*params, float)
     arrays = tuple(jnp.asarray(p, dtype=dtype) for p in params)
-    jnp.broadcast_shapes(*(a.shape for a in arrays))  # incompatible: error here
+    # incompatible shapes fail here, in the constructor, not in a later method
+    jnp.broadcast_shapes(*(a.shape for a in arrays))
     return arrays
 
 
