@@ -21,6 +21,7 @@ from jax.sharding import Mesh, PartitionSpec as P
 
 from . import _progress
 from ._hmc import HMCState
+from ._hoisted_transposes import hoist_data_transposes
 from ._kernels import AbstractHMCKernel, Problem
 from ._keys import derived_key
 from ._warmup import WarmupState, WindowAdaptationState, window_adaptation
@@ -148,7 +149,8 @@ def build_program(
         def flat_potential(x):
             return potential_fn(unravel(x))
 
-        flat_algo = adaptation(flat_potential)
+        # here, outside the loop: data transposes are formed once per run
+        flat_algo = adaptation(hoist_data_transposes(flat_potential, x0))
         n_total = n_warm_left + n_draws * config.thinning
         size = config.buffer_size
         z_buf = jnp.zeros((size,) + x0.shape, x0.dtype)
