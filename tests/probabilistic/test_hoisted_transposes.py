@@ -157,12 +157,21 @@ def test_nuts_recovers_a_linear_regression_posterior(monkeypatch):
         return out
 
     monkeypatch.setattr(_chain, "hoist_data_transposes", spy)
-    mcmc = MCMC(NUTS(model), num_warmup=300, num_samples=1000, progress_bar=False)
+    # two chains on two devices: the rewrite also runs inside `shard_map`
+    mcmc = MCMC(
+        NUTS(model),
+        num_warmup=300,
+        num_samples=500,
+        num_chains=2,
+        chain_method="parallel",
+        progress_bar=False,
+    )
     mcmc.run(jr.key(1), design, y)
-    draws = np.asarray(mcmc.get_samples()["b"])
+    by_chain = np.asarray(mcmc.get_samples(group_by_chain=True)["b"])
+    draws = by_chain.reshape(-1, d)
     sd = np.sqrt(np.diag(cov))
     # 5 Monte Carlo standard errors with the sampler's own ESS
-    ess = effective_sample_size(draws[None])
+    ess = effective_sample_size(by_chain)
     assert np.all(np.abs(draws.mean(0) - mean) < 5 * sd / np.sqrt(ess))
     assert np.all(np.abs(draws.std(0) / sd - 1) < 5 * np.sqrt(0.5 / ess) + 0.03)
     assert rewritten == [True]
