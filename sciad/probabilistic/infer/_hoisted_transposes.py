@@ -139,8 +139,12 @@ def _with_transpose(eqn, side, mt, other):
     oc = tuple(contract[1 - side])
     dims = ((mc, oc), ((), ())) if side == 0 else ((oc, mc), ((), ()))
     operands = (mt, other) if side == 0 else (other, mt)
-    kw = {"preferred_element_type": eqn.params["preferred_element_type"]}
-    return lax.dot_general(*operands, dims, **kw)
+    return lax.dot_general(
+        *operands,
+        dims,
+        precision=eqn.params.get("precision"),
+        preferred_element_type=eqn.params.get("preferred_element_type"),
+    )
 
 
 def _has_dot(jaxpr) -> bool:
