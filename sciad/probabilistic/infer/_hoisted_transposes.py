@@ -48,7 +48,37 @@ def hoist_data_transposes(fn: Callable, x: jax.Array) -> Callable:
         return fn
     closed = jax.make_jaxpr(lambda y: _inline(traced, y))(x)
     jaxpr = closed.jaxpr
-    known = set(jaxpr.constvars)
+    chosen, rewrites = _plan(jaxpr)
+    if not rewrites:
+        return fn
+
+    env = dict(zip(jaxpr.constvars, closed.consts, strict=True))
+    hoisted = {m: jnp.transpose(_evaluate(jaxpr, m, env)) for m in chosen}
+
+    def apply(i, eqn, invals):
+        if i not in rewrites:
+            return _bind(eqn, invals)
+        side = rewrites[i]
+        return [_with_transpose(eqn, side, hoisted[eqn.invars[side]], invals[1 - side])]
+
+    def value_and_grad(y):
+        v, g = _eval(jaxpr, closed.consts, [y], apply)
+        return v, g
+
+    @jax.custom_vjp
+    def potential(y):
+        return fn(y)
+
+    def bwd(g, ct):
+        return (ct * g,)
+
+    potential.defvjp(value_and_grad, bwd)
+    return potential
+
+
+def _plan(jaxpr) -> tuple[set, dict]:
+    """The matrices to transpose, and {eqn index: operand index} to rewrite."""
+    known = set(jaxpr.constvars)  # position-independent values
     tall = {}  # matrix var -> bytes, for tall known matrices contracted by rows
     for eqn in jaxpr.eqns:
         ins = [v for v in eqn.invars if not isinstance(v, Literal)]
@@ -72,41 +102,13 @@ def hoist_data_transposes(fn: Callable, x: jax.Array) -> Callable:
             budget -= nbytes
     # every product with a chosen matrix reads its transpose, the forward
     # `X @ w` included: the loop then streams one copy of the data, not two
-    rewrites = {}  # eqn index -> operand index of the matrix
+    rewrites = {}
     for i, eqn in enumerate(jaxpr.eqns):
         for side in _matrix_operands(eqn, known):
             if eqn.invars[side] in chosen:
                 rewrites[i] = side
                 break
-    if not rewrites:
-        return fn
-
-    env = dict(zip(jaxpr.constvars, closed.consts, strict=True))
-    hoisted = {m: jnp.transpose(_evaluate(jaxpr, m, env)) for m in chosen}
-
-    def apply(i, eqn, invals):
-        if i not in rewrites:
-            return _bind(eqn, invals)
-        side = rewrites[i]
-        return [_with_transpose(eqn, side, hoisted[eqn.invars[side]], invals[1 - side])]
-
-    def value_and_grad(y):
-        v, g = _eval(jaxpr, closed.consts, [y], apply)
-        return v, g
-
-    @jax.custom_vjp
-    def potential(y):
-        return fn(y)
-
-    def fwd(y):
-        v, g = value_and_grad(y)
-        return v, g
-
-    def bwd(g, ct):
-        return (ct * g,)
-
-    potential.defvjp(fwd, bwd)
-    return potential
+    return chosen, rewrites
 
 
 def _matrix_operands(eqn, known) -> list[int]:
