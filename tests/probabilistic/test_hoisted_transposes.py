@@ -8,6 +8,7 @@ products are rewritten, since a rewrite that never fires would pass the
 value checks too.
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -30,6 +31,7 @@ RNG = np.random.default_rng(0)
 X = jnp.asarray(RNG.normal(size=(400, 5)))
 Y = jnp.asarray(RNG.integers(0, 2, size=400), jnp.float64)
 W0 = jnp.asarray(RNG.normal(size=6) * 0.3)
+COUNTS = jnp.asarray(RNG.integers(0, 3, size=(400, 5)))
 
 
 def logreg(x, data=X):
@@ -51,7 +53,16 @@ def two_uses(x):
     return jnp.sum((X @ x[:-1]) ** 2) / 400 + jnp.sum(jnp.cos(X @ x[1:]))
 
 
-CASES = [logreg, softmax_regression, vector_times_tall, two_uses]
+def with_control_flow(x):
+    # an integer design matrix (converted), a runtime check, scan and cond:
+    # everything but the products is evaluated as traced
+    z = COUNTS @ x[:-1] / 3 + jnp.einsum("nd,d->n", X, x[:-1])
+    z = eqx.error_if(z, jnp.any(jnp.isnan(z)), "NaN linear predictor")
+    c, _ = lax.scan(lambda c, zi: (c + jnp.tanh(zi) * x[-1], None), 0.0, z)
+    return lax.cond(c > 0, lambda c: 2 * c, lambda c: c, c)
+
+
+CASES = [logreg, softmax_regression, vector_times_tall, two_uses, with_control_flow]
 
 
 def _transposed_dots(fn, x):
@@ -95,8 +106,10 @@ def test_every_product_with_a_tall_data_matrix_reads_its_transpose():
 
 
 def test_leaves_other_potentials_alone():
+    square_matrix = jnp.asarray(RNG.normal(size=(6, 6)))
+
     def square(x):
-        return jnp.sum(jnp.asarray(RNG.normal(size=(6, 6))) @ x) ** 2
+        return jnp.sum(square_matrix @ x) ** 2
 
     def wide(x):
         return jnp.sum(jnp.tanh(x @ jnp.ones((6, 700))))
