@@ -23,7 +23,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.extend.core import ClosedJaxpr, Literal, subjaxprs
+from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
 
 # Memory budget for the transposed copies (all matrices of one potential).
 MAX_HOISTED_BYTES = 2**28
@@ -150,9 +150,16 @@ def _with_transpose(eqn, side, mt, other):
 
 
 def _has_dot(jaxpr) -> bool:
-    return any(e.primitive is lax.dot_general_p for e in jaxpr.eqns) or any(
-        _has_dot(j) for j in subjaxprs(jaxpr)
-    )
+    """Whether `jaxpr` or any jaxpr nested in its equations has a product."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive is lax.dot_general_p:
+            return True
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, tuple | list) else (param,):
+                sub = sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub
+                if isinstance(sub, Jaxpr) and _has_dot(sub):
+                    return True
+    return False
 
 
 def _read(env, v):
@@ -162,8 +169,11 @@ def _read(env, v):
 def _bind(eqn, invals):
     """`eqn`'s primitive applied to `invals`, as `jax.core.eval_jaxpr` does."""
     params = eqn.primitive.get_bind_params(eqn.params)
+    subfuns = ()
+    if isinstance(params, tuple):  # older jax returns (subfuns, params)
+        subfuns, params = params
     with eqn.ctx.manager:
-        out = eqn.primitive.bind(*invals, **params)
+        out = eqn.primitive.bind(*subfuns, *invals, **params)
     return out if eqn.primitive.multiple_results else [out]
 
 
