@@ -23,7 +23,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
+from jax.extend.core import ClosedJaxpr, Literal, subjaxprs
 
 # Memory budget for the transposed copies (all matrices of one potential).
 MAX_HOISTED_BYTES = 2**28
@@ -53,7 +53,7 @@ def hoist_data_transposes(fn: Callable, x: jax.Array) -> Callable:
         return fn
 
     env = dict(zip(jaxpr.constvars, closed.consts, strict=True))
-    hoisted = {m: jnp.transpose(_evaluate(jaxpr, m, env)) for m in chosen}
+    hoisted = {m: jnp.transpose(v) for m, v in _evaluate(jaxpr, chosen, env).items()}
 
     def apply(i, eqn, invals):
         if i not in rewrites:
@@ -79,14 +79,16 @@ def hoist_data_transposes(fn: Callable, x: jax.Array) -> Callable:
 def _plan(jaxpr) -> tuple[set, dict]:
     """The matrices to transpose, and {eqn index: operand index} to rewrite."""
     known = set(jaxpr.constvars)  # position-independent values
+    candidates = []  # (eqn index, operand index, matrix var) of each product
     tall = {}  # matrix var -> bytes, for tall known matrices contracted by rows
-    for eqn in jaxpr.eqns:
+    for i, eqn in enumerate(jaxpr.eqns):
         ins = [v for v in eqn.invars if not isinstance(v, Literal)]
         if not eqn.effects and all(v in known for v in ins):
             known.update(eqn.outvars)
             continue
         for side in _matrix_operands(eqn, known):
             m = eqn.invars[side]
+            candidates.append((i, side, m))
             (contract, _) = eqn.params["dimension_numbers"]
             rows, cols = m.aval.shape
             if (
@@ -103,11 +105,9 @@ def _plan(jaxpr) -> tuple[set, dict]:
     # every product with a chosen matrix reads its transpose, the forward
     # `X @ w` included: the loop then streams one copy of the data, not two
     rewrites = {}
-    for i, eqn in enumerate(jaxpr.eqns):
-        for side in _matrix_operands(eqn, known):
-            if eqn.invars[side] in chosen:
-                rewrites[i] = side
-                break
+    for i, side, m in candidates:
+        if m in chosen:
+            rewrites.setdefault(i, side)
     return chosen, rewrites
 
 
@@ -151,15 +151,9 @@ def _with_transpose(eqn, side, mt, other):
 
 def _has_dot(jaxpr) -> bool:
     """Whether `jaxpr` or any jaxpr nested in its equations has a product."""
-    for eqn in jaxpr.eqns:
-        if eqn.primitive is lax.dot_general_p:
-            return True
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, tuple | list) else (param,):
-                sub = sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub
-                if isinstance(sub, Jaxpr) and _has_dot(sub):
-                    return True
-    return False
+    return any(e.primitive is lax.dot_general_p for e in jaxpr.eqns) or any(
+        _has_dot(j) for j in subjaxprs(jaxpr)
+    )
 
 
 def _read(env, v):
@@ -169,11 +163,8 @@ def _read(env, v):
 def _bind(eqn, invals):
     """`eqn`'s primitive applied to `invals`, as `jax.core.eval_jaxpr` does."""
     params = eqn.primitive.get_bind_params(eqn.params)
-    subfuns = ()
-    if isinstance(params, tuple):  # older jax returns (subfuns, params)
-        subfuns, params = params
     with eqn.ctx.manager:
-        out = eqn.primitive.bind(*subfuns, *invals, **params)
+        out = eqn.primitive.bind(*invals, **params)
     return out if eqn.primitive.multiple_results else [out]
 
 
@@ -199,8 +190,8 @@ def _inline(closed: ClosedJaxpr, *args):
     return _eval(closed.jaxpr, closed.consts, args, apply)
 
 
-def _evaluate(jaxpr, target, env):
-    """Value of the position-independent var `target`, from the constants."""
+def _evaluate(jaxpr, targets, env):
+    """Values of the position-independent vars `targets`, from the constants."""
     producer = {v: eqn for eqn in jaxpr.eqns for v in eqn.outvars}
     cache = dict(env)
 
@@ -213,4 +204,4 @@ def _evaluate(jaxpr, target, env):
             cache.update(zip(eqn.outvars, outs, strict=True))
         return cache[v]
 
-    return value(target)
+    return {t: value(t) for t in targets}
