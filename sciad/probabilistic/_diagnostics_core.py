@@ -183,7 +183,77 @@ def ess(draws, kind):
 def rhat_rank(draws):
     """max(bulk, folded) rank-normalised split R-hat."""
     split = split_chains(draws)
+    if np.all(np.isfinite(split)):
+        return _rhat_rank_finite(split)
     bulk = rhat_basic(rank_normalize(split))
     flat = split.reshape((-1,) + split.shape[2:])
     folded = np.abs(split - np.median(flat, axis=0))
     return np.maximum(bulk, rhat_basic(rank_normalize(folded)))
+
+
+def _rhat_rank_finite(split):
+    """`rhat_rank` of finite split chains, from each chain's score moments.
+
+    R-hat needs only each chain's sum of rank-normal scores and of their
+    squares, so the scores are never put back in draw order: in sorted order
+    the untied rank $j + 1$ has the same score in every row, tie runs are
+    patched where they occur, and chain $c$'s sums are a masked sum over the
+    sorted row. ~2.5x faster than ranking in draw order (500 elements x 1000
+    draws: 29 vs 72 ms), which matters because `MCMC.run` checks R-hat after
+    every run.
+    """
+    chains, n = split.shape[:2]
+    shape = split.shape[2:]
+    columns = split.reshape(chains * n, -1)
+    s = columns.shape[0]
+    table = ndtri((0.5 * np.arange(2 * s + 1) - 0.375) / (s + 0.25))
+    out = np.empty(columns.shape[1])
+    # blocks of ~512 KiB of draws stay in cache: ~2x faster than all at once
+    block = max(1, 65536 // s)
+    for i in range(0, columns.shape[1], block):
+        rows = columns[:, i : i + block].T.copy()
+        bulk, ordered = _rhat_of_ranks(rows, chains, table)
+        median = 0.5 * (ordered[:, (s - 1) // 2] + ordered[:, s // 2])
+        folded, _ = _rhat_of_ranks(np.abs(rows - median[:, None]), chains, table)
+        out[i : i + block] = np.maximum(bulk, folded)
+    return out.reshape(shape)
+
+
+def _rhat_of_ranks(rows, chains, table):
+    """Classical R-hat of each row's rank-normal scores, and the sorted rows.
+
+    `rows` holds `chains` equal-length chains one after the other; `table`
+    the normal quantiles of the half-integer ranks (see `rank_scores`).
+    """
+    k, s = rows.shape
+    n = s // chains
+    order = np.argsort(rows, axis=-1)
+    ordered = np.sort(rows, axis=-1)  # faster than gathering by `order`
+    untied = table[2 * np.arange(s) + 2]
+    row, col = np.nonzero(ordered[:, 1:] == ordered[:, :-1])
+    if row.size:
+        # tied pairs (col, col + 1) chain into runs [first, last], which share
+        # the average rank (first + last) / 2 + 1
+        starts = np.ones(row.size, bool)
+        starts[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1] + 1)
+        ends = np.append(starts[1:], True)
+        run = np.cumsum(starts) - 1
+        tied = table[col[starts][run] + col[ends][run] + 3]
+        scores = np.tile(untied, (k, 1))
+        scores[row, col] = scores[row, col + 1] = tied
+    else:
+        scores = np.broadcast_to(untied, rows.shape)
+    # chain c's sums, from a sum over the sorted positions holding its draws
+    cell = (order // n + chains * np.arange(k)[:, None]).ravel()
+    sums = np.stack(
+        [
+            np.bincount(cell, weights=w.ravel(), minlength=k * chains)
+            for w in (scores, scores * scores)
+        ]
+    ).reshape(2, k, chains)
+    mean = sums[0] / n
+    var = (sums[1] - n * mean * mean) / (n - 1)
+    within = var.mean(-1)
+    var_plus = within * (n - 1) / n + mean.var(-1, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(var_plus / within), ordered

@@ -227,12 +227,33 @@ def test_initialisation_failure_names_the_site():
         mcmc.run(jr.key(0))
 
 
-def test_fast_rhat_matches_diagnostics():
-    """The post-run R-hat check equals `split_gelman_rubin`, ties included.
+def _rank_rhat_by_definition(draws):
+    """Vehtari et al.'s R-hat written out: scipy ranks, Blom scores, no shortcuts."""
+    from scipy.special import ndtri
 
-    It re-implements only the ranking (one argsort for all sites, tie-averaged
-    ranks, since NUTS often returns its starting point); rounding aside, the
-    numbers must be the same.
+    half = draws.shape[1] // 2
+    split = np.concatenate([draws[:, :half], draws[:, draws.shape[1] - half :]])
+
+    def rhat_of_scores(x):
+        flat = x.reshape((-1,) + x.shape[2:])
+        z = ndtri((stats.rankdata(flat, axis=0) - 0.375) / (len(flat) + 0.25))
+        z = z.reshape(x.shape)
+        n = x.shape[1]
+        within = z.var(axis=1, ddof=1).mean(axis=0)
+        var_plus = within * (n - 1) / n + z.mean(axis=1).var(axis=0, ddof=1)
+        return np.sqrt(var_plus / within)
+
+    median = np.median(split.reshape((-1,) + split.shape[2:]), axis=0)
+    folded = np.abs(split - median)
+    return np.maximum(rhat_of_scores(split), rhat_of_scores(folded))
+
+
+def test_fast_rhat_matches_definition():
+    """The post-run R-hat check equals the rank-normalised R-hat, ties included.
+
+    It sums each chain's scores in sorted order and patches tie runs only
+    where they occur (NUTS often returns its starting point); rounding aside,
+    the numbers must be those of the definition.
     """
     from sciad.probabilistic.diagnostics import split_gelman_rubin
     from sciad.probabilistic.infer._mcmc import _max_rank_rhat
@@ -242,16 +263,23 @@ def test_fast_rhat_matches_diagnostics():
     x[:, 100:120] = x[:, 99:100]  # repeated draws
     walk = np.cumsum(rng.standard_normal((1, 300, 3)), axis=1)
     rounded = np.round(rng.standard_normal((3, 200)), 1)  # heavy ties
-    for draws in (x, walk, rounded):
+    shifted = rng.standard_normal((8, 51, 2)) + np.arange(8)[:, None, None] / 4
+    wide = rng.standard_normal((1, 40, 3000))  # several blocks of rows
+    wide[:, 5:9] = wide[:, 4:5]
+    for draws in (x, walk, rounded, shifted, wide):
         got = _max_rank_rhat({"s": draws.astype(np.float32), "i": np.ones((1, 9), int)})
-        exact = np.max(split_gelman_rubin(draws.astype(np.float32)))
+        exact = _rank_rhat_by_definition(draws.astype(np.float32).astype(np.float64))
         assert list(got) == ["s"]  # integer sites are skipped
-        np.testing.assert_allclose(got["s"], exact, rtol=1e-12)
+        np.testing.assert_allclose(got["s"], np.max(exact), rtol=1e-12)
+        np.testing.assert_allclose(
+            split_gelman_rubin(draws), _rank_rhat_by_definition(draws), rtol=1e-12
+        )
     # constant elements are ignored, a constant site is omitted
     mixed = np.concatenate([x[..., :1], np.ones_like(x[..., :1])], axis=-1)
     got = _max_rank_rhat({"m": mixed, "c": np.ones((2, 300))})
-    np.testing.assert_allclose(got["m"], np.max(split_gelman_rubin(x[..., 0])))
+    np.testing.assert_allclose(got["m"], np.max(_rank_rhat_by_definition(x[..., 0])))
     assert "c" not in got
+    assert np.isnan(split_gelman_rubin(mixed)[1])
 
 
 def test_rank_scores_match_scipy_ranks():
