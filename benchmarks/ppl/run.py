@@ -378,7 +378,7 @@ def format_targets(results, markdown=False):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default=",".join(data.ALL_MODELS))
-    p.add_argument("--libs", default=",".join(ALL_LIBS))
+    p.add_argument("--libs", default=None, help="default: all three")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--warmup", type=int, default=1000)
     p.add_argument("--samples", type=int, default=1000)
@@ -412,8 +412,10 @@ def parse_args(argv=None):
     if cfg.quick:
         cfg.chains, cfg.warmup, cfg.samples = 2, 200, 200
     if cfg.targets:
+        if cfg.libs is not None and set(cfg.libs.split(",")) != set(ALL_LIBS):
+            p.error("--targets compares sciad with both peers: drop --libs")
         cfg.chains, cfg.warmup, cfg.samples = 1, 1000, 1000
-        cfg.libs = ",".join(ALL_LIBS)
+    cfg.libs = cfg.libs or ",".join(ALL_LIBS)
     for name in cfg.models.split(","):
         if name not in data.ALL_MODELS:
             p.error(f"unknown model {name!r}; choose from {data.ALL_MODELS}")
