@@ -197,8 +197,8 @@ def _rhat_rank_finite(split):
     R-hat needs only each chain's sum of rank-normal scores and of their
     squares, so the scores are never put back in draw order: in sorted order
     the untied rank $j + 1$ has the same score in every row, tie runs are
-    patched where they occur, and chain $c$'s sums are a masked sum over the
-    sorted row. ~2.5x faster than ranking in draw order (500 elements x 1000
+    patched where they occur, and the chains' sums are one `bincount` over the
+    sorted positions. ~2.5x faster than ranking in draw order (500 elements x 1000
     draws: 29 vs 72 ms), which matters because `MCMC.run` checks R-hat after
     every run.
     """
@@ -215,7 +215,9 @@ def _rhat_rank_finite(split):
         bulk, ordered = _rhat_of_ranks(rows, chains, table)
         median = 0.5 * (ordered[:, (s - 1) // 2] + ordered[:, s // 2])
         folded, _ = _rhat_of_ranks(np.abs(rows - median[:, None]), chains, table)
-        out[i : i + block] = np.maximum(bulk, folded)
+        # fmax, as arviz's max(bulk, tail): chains each stuck at +-a fold to
+        # one constant (tail NaN) while their bulk R-hat is infinite
+        out[i : i + block] = np.fmax(bulk, folded)
     return out.reshape(shape)
 
 
@@ -232,8 +234,9 @@ def _rhat_of_ranks(rows, chains, table):
     untied = table[2 * np.arange(s) + 2]
     row, col = np.nonzero(ordered[:, 1:] == ordered[:, :-1])
     if row.size:
-        # tied pairs (col, col + 1) chain into runs [first, last], which share
-        # the average rank (first + last) / 2 + 1
+        # tied pairs (col, col + 1) chain into runs over the sorted positions
+        # [first, last], which share the 1-based rank (first + last) / 2 + 1:
+        # table index first + last + 2
         starts = np.ones(row.size, bool)
         starts[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1] + 1)
         ends = np.append(starts[1:], True)

@@ -264,7 +264,7 @@ def test_fast_rhat_matches_definition():
     walk = np.cumsum(rng.standard_normal((1, 300, 3)), axis=1)
     rounded = np.round(rng.standard_normal((3, 200)), 1)  # heavy ties
     shifted = rng.standard_normal((8, 51, 2)) + np.arange(8)[:, None, None] / 4
-    wide = rng.standard_normal((1, 40, 3000))  # several blocks of rows
+    wide = rng.standard_normal((1, 40, 3000))  # two blocks of elements
     wide[:, 5:9] = wide[:, 4:5]
     for draws in (x, walk, rounded, shifted, wide):
         got = _max_rank_rhat({"s": draws.astype(np.float32), "i": np.ones((1, 9), int)})
@@ -280,6 +280,10 @@ def test_fast_rhat_matches_definition():
     np.testing.assert_allclose(got["m"], np.max(_rank_rhat_by_definition(x[..., 0])))
     assert "c" not in got
     assert np.isnan(split_gelman_rubin(mixed)[1])
+    # two chains stuck at -1 and +1: the folded draws are constant, the bulk
+    # R-hat infinite, and the check must flag it
+    stuck = np.concatenate([-np.ones((1, 20)), np.ones((1, 20))])
+    assert _max_rank_rhat({"stuck": stuck})["stuck"] == np.inf
 
 
 def test_rank_scores_match_scipy_ranks():
