@@ -25,6 +25,7 @@ directly.
 
 import argparse
 import dataclasses
+import gc
 import json
 import pathlib
 import sys
@@ -150,6 +151,16 @@ def timed(meter, fn, *args):
 
 def bench_one(lib, name, cfg, meter, do_second=True):
     keys = jr.split(jr.PRNGKey(cfg.seed), 3)
+    if not cfg.keep_caches:
+        # Every library's first call starts from empty JAX caches, as in a
+        # fresh process. Without this, the caches that earlier models and
+        # libraries filled (NumPyro's seed runs compile thousands of programs)
+        # slow later first calls: sciad's funnel_c took 1.7 s after NumPyro's
+        # 10-seed eight schools and stoch_vol runs, 1.18 s after
+        # `jax.clear_caches()`, 1.05 s in a fresh process (gc.collect alone:
+        # 1.61 s).
+        jax.clear_caches()
+        gc.collect()
     runner = make_runner(lib, name, cfg)
     _, (first, first_cpu), first_c, _ = timed(meter, runner.warmup, keys[0])
     (draws, steps, div), (wall, cpu), _, comp_s = timed(meter, runner.sample, keys[1])
@@ -394,6 +405,11 @@ def parse_args(argv=None):
         action="store_true",
         help="the issue's targets: 1 chain, 1000 + 1000, all libraries, no second "
         "call for NumPyro, then a pass/fail table",
+    )
+    p.add_argument(
+        "--keep-caches",
+        action="store_true",
+        help="do not clear JAX's caches before each library's first call",
     )
     p.add_argument(
         "--no-second", action="store_true", help="skip the second sampling call"
