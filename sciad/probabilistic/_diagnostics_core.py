@@ -40,11 +40,15 @@ def autocovariance(x, axis, bias):
 
 def chain_variances(x):
     """Within-chain variance W and the pooled estimate var+ of Gelman et al."""
-    n = x.shape[1]
-    within = x.var(axis=1, ddof=1).mean(axis=0)
+    return pooled_variances(x.mean(axis=1), x.var(axis=1, ddof=1), x.shape[1])
+
+
+def pooled_variances(means, variances, n):
+    """W and var+ from each chain's mean and variance (chains first, n draws)."""
+    within = variances.mean(axis=0)
     var_plus = within * (n - 1) / n
-    if x.shape[0] > 1:
-        var_plus = var_plus + x.mean(axis=1).var(axis=0, ddof=1)
+    if means.shape[0] > 1:
+        var_plus = var_plus + means.var(axis=0, ddof=1)
     return within, var_plus
 
 
@@ -256,7 +260,6 @@ def _rhat_of_ranks(rows, chains, table):
     ).reshape(2, k, chains)
     mean = sums[0] / n
     var = (sums[1] - n * mean * mean) / (n - 1)
-    within = var.mean(-1)
-    var_plus = within * (n - 1) / n + mean.var(-1, ddof=1)
+    within, var_plus = pooled_variances(mean.T, var.T, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt(var_plus / within), ordered
