@@ -13,6 +13,7 @@ import sciad.probabilistic as spp
 import sciad.probabilistic.distributions as dist
 from sciad.probabilistic.diagnostics import effective_sample_size
 from sciad.probabilistic.infer import HMC, MCMC, NUTS, SamplingWarning, _progress
+from sciad.probabilistic.infer._init_params import model_init_params
 
 quiet = pytest.mark.filterwarnings("ignore::sciad.probabilistic.infer.SamplingWarning")
 
@@ -225,6 +226,103 @@ def test_initialisation_failure_names_the_site():
     mcmc = MCMC(NUTS(bad_model), num_warmup=2, num_samples=2, progress_bar=False)
     with pytest.raises(Exception, match="site 'obs'"):
         mcmc.run(jr.key(0))
+
+
+def _scale_model(y):
+    mu = spp.sample("mu", dist.Normal(0.0, 1.0))
+    s = spp.sample("s", dist.HalfNormal(1.0))
+    # finite density at mu = 0, infinite slope there
+    spp.sample("kink", dist.Normal(jnp.sqrt(jnp.abs(mu)), 1.0), obs=0.5)
+    spp.sample("obs", dist.Normal(mu, s), obs=y)
+
+
+@pytest.mark.parametrize(
+    "init, site",
+    [
+        # exp(1000) overflows: the scale site's density is the first bad term
+        ({"mu": 0.5, "s": 1000.0}, "the log-density of site 's' is not finite"),
+        ({"mu": np.nan, "s": 0.0}, "the log-density of site 'mu' is not finite"),
+        ({"mu": 0.0, "s": 0.0}, "gradient of the potential w.r.t. site 'mu'"),
+    ],
+)
+def test_bad_init_params_name_the_site(init, site):
+    mcmc = MCMC(NUTS(_scale_model), num_warmup=2, num_samples=2, progress_bar=False)
+    init = {k: jnp.float32(v) for k, v in init.items()}
+    with pytest.raises(ValueError, match="not finite at `init_params`") as err:
+        mcmc.run(jr.key(0), jnp.ones(3), init_params=init)
+    assert site in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("method", ["sequential", "vectorized", "parallel"])
+def test_bad_init_params_of_a_potential_name_the_leaf(method):
+    def potential(p):
+        # a standard normal whose gradient is 0 * inf = NaN where b[1] = 0
+        kink = 0.0 * jnp.sqrt(jnp.abs(p["b"][1]))
+        return 0.5 * (jnp.sum(p["a"] ** 2) + jnp.sum(p["b"] ** 2)) + kink
+
+    mcmc = MCMC(
+        NUTS(potential_fn=potential),
+        num_warmup=2,
+        num_samples=2,
+        num_chains=2,
+        chain_method=method,
+        progress_bar=False,
+    )
+    # the second of the two chains starts where the gradient is not finite
+    init = {"a": jnp.ones((2, 3)), "b": jnp.array([[1.0, 1.0], [1.0, 0.0]])}
+    match = r"\(chain 1\): the gradient w.r.t. init_params\['b'\] is not finite"
+    with pytest.raises(ValueError, match=match):
+        mcmc.run(jr.key(0), init_params=init)
+    good = {"a": jnp.ones((2, 3)), "b": jnp.ones((2, 2))}
+    mcmc.run(jr.key(0), init_params=good)  # the same program, valid starts
+    assert mcmc.get_samples()["a"].shape == (4, 3)
+    assert mcmc.num_traces == 1
+
+
+def test_init_params_are_checked_against_the_model_sites():
+    mcmc = MCMC(NUTS(_scale_model), num_warmup=2, num_samples=2, progress_bar=False)
+    y = jnp.ones(3)
+    cases = [
+        ({"mu": 0.0, "s": 0.0, "sigma": 1.0}, ValueError, "unknown site.*'sigma'"),
+        ({"mu": 0.0}, ValueError, "no value for latent site.*'s'"),
+        ({"mu": jnp.zeros(2), "s": 0.0}, ValueError, r"init_params\['mu'\].*\(2,\)"),
+        ({"mu": "a", "s": 0.0}, TypeError, r"init_params\['mu'\].*real"),
+        ([0.0, 0.0], TypeError, "dict"),
+    ]
+    for init, error, match in cases:
+        with pytest.raises(error, match=match):
+            mcmc.run(jr.key(0), y, init_params=init)
+    assert mcmc.num_traces == 0  # all caught on the host, before tracing
+
+
+def test_init_params_chain_axis_and_dtype():
+    proto = {"v": jax.ShapeDtypeStruct((2,), jnp.float64)}
+    # shaped like the site: every chain starts there, even with 2 chains
+    out = model_init_params({"v": np.float32([0.1, 0.2])}, proto, 2)["v"]
+    assert out.shape == (2, 2) and out.dtype == np.float64
+    np.testing.assert_array_equal(out[0], out[1])
+    rows = np.array([[0.1, 0.2], [0.3, 0.4]])
+    np.testing.assert_array_equal(model_init_params({"v": rows}, proto, 2)["v"], rows)
+    with pytest.raises(ValueError, match=r"\(3, 2\).*one row per chain"):
+        model_init_params({"v": np.zeros((3, 2))}, proto, 2)
+
+
+@quiet
+def test_float32_init_params_in_a_float64_program():
+    init = {"mu": jnp.float32(0.5), "s": jnp.float32(0.0)}
+    mcmc = MCMC(NUTS(_scale_model), num_warmup=20, num_samples=5, progress_bar=False)
+    mcmc.run(jr.key(1), jnp.ones(3), init_params=init)  # cast to the sites' float64
+    assert mcmc.get_samples()["mu"].dtype == jnp.float64
+    data = jnp.linspace(0.0, 1.0, 5)  # float64: a float64 potential
+
+    def potential(p):
+        return 0.5 * jnp.sum((p["a"] - data.mean()) ** 2)
+
+    mcmc = MCMC(NUTS(potential_fn=potential), num_warmup=20, num_samples=5)
+    mcmc.progress_bar = False
+    mcmc.run(jr.key(1), init_params={"a": jnp.zeros(3, jnp.float32)})
+    samples = mcmc.get_samples()["a"]
+    assert samples.dtype == jnp.float32 and np.all(np.isfinite(samples))
 
 
 def _rank_rhat_by_definition(draws):

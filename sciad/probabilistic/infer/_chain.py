@@ -23,6 +23,7 @@ from jax.sharding import Mesh, PartitionSpec as P
 from . import _progress
 from ._hmc import HMCState
 from ._hoisted_transposes import hoist_data_transposes
+from ._init_params import INIT_NOT_FINITE
 from ._kernels import AbstractHMCKernel, Problem
 from ._keys import derived_key
 from ._warmup import WarmupState, WindowAdaptationState, window_adaptation
@@ -107,7 +108,14 @@ def build_program(
         rng_key, fresh, n_warm_left, n_draws, schedule = shared
         windows, num_windows, n_warm = schedule
         args, kwargs = model_args
-        potential_fn = problem.potential_fn(args, kwargs)
+        raw_potential = problem.potential_fn(args, kwargs)
+
+        def potential_fn(z):
+            # in the position's dtype: a float64 potential of float32 starting
+            # points (or the reverse) would change the loop carry's type
+            dtype = jnp.result_type(*jax.tree.leaves(z))
+            return raw_potential(z).astype(dtype)
+
         algo = adaptation(potential_fn)
 
         def start(_):
@@ -127,12 +135,8 @@ def build_program(
             # placeholder state of `MCMC._dummy_state` is typed)
             pe = ws.hmc_state.potential_energy.astype(ravel_pytree(z)[0].dtype)
             finite = [jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(ws.hmc_state)]
-            pe = eqx.error_if(
-                pe,
-                ~jnp.all(jnp.stack(finite)),
-                "MCMC initialisation: the potential energy or its gradient is not "
-                "finite at the initial position (`init_params`).",
-            )
+            # `MCMC` catches this and names the site (see `_init_params`)
+            pe = eqx.error_if(pe, ~jnp.all(jnp.stack(finite)), INIT_NOT_FINITE)
             h = ws.hmc_state
             return MCMCState(
                 h.position, pe, h.potential_energy_grad, ws.adapt_state, unwrap(key_run)

@@ -25,6 +25,7 @@ class Problem(NamedTuple):
     postprocess_fn: Callable | None  # (args, kwargs) -> fn(z) -> constrained dict
     init_fn: Callable | None  # (key, args, kwargs) -> (z, pe, grad), traceable
     prototype_z: Any  # the initial position, or its shapes (ShapeDtypeStructs)
+    model: Callable | None = None  # None for a raw `potential_fn`
 
 
 class AbstractHMCKernel(eqx.Module):
@@ -97,6 +98,7 @@ class AbstractHMCKernel(eqx.Module):
             ),
             init_fn,
             prototype,
+            model,
         )
 
 

@@ -25,6 +25,7 @@ from ._chain import (
     check_extra_fields,
 )
 from ._hmc import HMCState
+from ._init_params import INIT_NOT_FINITE, diagnose_init, model_init_params
 from ._kernels import AbstractHMCKernel
 from ._warmup import padded_schedule
 
@@ -203,7 +204,11 @@ class MCMC:
         given_init = init_params is not None
         if isinstance(problem.prototype_z, dict):
             self._latent_sites = tuple(problem.prototype_z)
-        if given_init:
+        if given_init and problem.init_fn is not None:  # a model: check sites
+            init_z = model_init_params(
+                init_params, problem.prototype_z, self.num_chains
+            )
+        elif given_init:
             init_z = jax.tree.map(lambda a: self._with_chain_axis(a), init_params)
         else:  # unused placeholder: the program initialises from the model
             init_z = jax.tree.map(
@@ -244,18 +249,24 @@ class MCMC:
         )
         total = n_warm_left + n_draws * self.thinning
         bars = _progress.Bars(self.num_chains, total) if progress else _NullContext()
-        with bars:
-            if method == "sequential":
-                outs = []
-                for c in range(self.num_chains):
-                    inputs = jax.tree.map(
-                        lambda a, c=c: a[c], (init_z, state_in, chain_ids)
-                    )
-                    outs.append(_to_numpy(program(inputs, shared, (args, kwargs))))
-                out = jax.tree.map(lambda *xs: np.stack(xs), *outs)
-            else:
-                inputs = (init_z, state_in, chain_ids)
-                out = _to_numpy(program(inputs, shared, (args, kwargs)))
+        try:
+            with bars:
+                if method == "sequential":
+                    outs = []
+                    for c in range(self.num_chains):
+                        inputs = jax.tree.map(
+                            lambda a, c=c: a[c], (init_z, state_in, chain_ids)
+                        )
+                        outs.append(_to_numpy(program(inputs, shared, (args, kwargs))))
+                    out = jax.tree.map(lambda *xs: np.stack(xs), *outs)
+                else:
+                    inputs = (init_z, state_in, chain_ids)
+                    out = _to_numpy(program(inputs, shared, (args, kwargs)))
+        except Exception as err:
+            if not (given_init and INIT_NOT_FINITE in str(err)):
+                raise
+            why = diagnose_init(problem, args, kwargs, init_z, self.num_chains)
+            raise ValueError(why) from None
         state, samples, extras = out
         trim = (lambda a: a[:, :n_draws]) if n_draws < buffer_size else (lambda a: a)
         return (

@@ -336,16 +336,9 @@ def _retry_until_valid(
 
 def _raise_if_invalid(model, model_args, model_kwargs, z, grad, ok, validate_grad):
     terms = _potential_terms(model, model_args, model_kwargs, z)
-    messages, bad = [], []
-    for name, lp in terms.items():
-        messages.append(f"the log-density of site '{name}' is not finite")
-        bad.append(~jnp.isfinite(lp))
-    if validate_grad:
-        for name in z:
-            messages.append(
-                f"the gradient of the potential w.r.t. site '{name}' is not finite"
-            )
-            bad.append(~jnp.all(jnp.isfinite(grad[name])))
+    problems = site_problems(terms, grad if validate_grad else {})
+    messages = [m for m, _ in problems]
+    bad = [b for _, b in problems]
     header = f"Cannot find valid initial parameters after {MAX_INIT_TRIES} tries: "
     messages = [header + m + " at every attempt." for m in messages] or [
         header + "no sites."
@@ -360,6 +353,21 @@ def _raise_if_invalid(model, model_args, model_kwargs, z, grad, ok, validate_gra
     if not bool(ok):
         raise RuntimeError(f"{messages[int(index)]} Last attempt (unconstrained): {z}")
     return z
+
+
+def site_problems(terms: dict, grad: dict) -> list:
+    """`(message, flag)` per site: its log-density term, then its gradient."""
+    problems = [
+        (f"the log-density of site '{name}' is not finite", ~jnp.isfinite(lp))
+        for name, lp in terms.items()
+    ]
+    return problems + [
+        (
+            f"the gradient of the potential w.r.t. site '{name}' is not finite",
+            ~jnp.all(jnp.isfinite(g)),
+        )
+        for name, g in grad.items()
+    ]
 
 
 def _is_batched_key(key):
