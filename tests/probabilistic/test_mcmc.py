@@ -90,6 +90,22 @@ def test_print_summary_reports_divergences(bb_mcmc, capsys):
     assert "n_eff" in out and "r_hat" in out and "Number of divergences" in out
 
 
+@quiet
+def test_print_summary_excludes_deterministic_sites(capsys):
+    def model():
+        x = spp.sample("x", dist.Normal(0.0, 1.0))
+        spp.deterministic("twice_x", 2.0 * x)
+
+    mcmc = MCMC(NUTS(model), num_warmup=50, num_samples=50, progress_bar=False)
+    mcmc.run(jr.key(0))
+    assert set(mcmc.get_samples()) == {"x", "twice_x"}
+    mcmc.print_summary()
+    out = capsys.readouterr().out
+    assert " x " in out and "twice_x" not in out
+    mcmc.print_summary(exclude_deterministic=False)
+    assert "twice_x" in capsys.readouterr().out
+
+
 EIGHT_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
 EIGHT_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 # NumPyro NUTS, 4 x 50,000 draws (float64): mean and sd of mu and tau

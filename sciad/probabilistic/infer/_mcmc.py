@@ -434,11 +434,18 @@ class MCMC:
         return _group(self._extra_fields, group_by_chain)
 
     def print_summary(self, prob: float = 0.9, exclude_deterministic: bool = True):
-        """Print mean, sd, quantiles, n_eff and r_hat per site, and divergences."""
+        """Print mean, sd, quantiles, n_eff and r_hat per site, and divergences.
+
+        With `exclude_deterministic` (the default, as in NumPyro) only sample
+        sites are listed, not `deterministic` ones.
+        """
         from .. import diagnostics
 
+        samples = self.get_samples(group_by_chain=True)
+        if exclude_deterministic and isinstance(samples, dict) and self._latent_sites:
+            samples = {k: v for k, v in samples.items() if k in self._latent_sites}
         diagnostics.print_summary(
-            self._samples,
+            samples,
             prob=prob,
             group_by_chain=True,
             divergences=self._extra_fields["diverging"],
