@@ -88,6 +88,7 @@ def test_print_summary_reports_divergences(bb_mcmc, capsys):
     bb_mcmc.print_summary()
     out = capsys.readouterr().out
     assert "n_eff" in out and "r_hat" in out and "Number of divergences" in out
+    assert "5.5%" in out and "94.5%" in out  # the default interval
 
 
 @quiet

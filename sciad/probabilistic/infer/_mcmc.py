@@ -433,9 +433,11 @@ class MCMC:
         """Per-draw fields: always `diverging` and `energy`, plus those requested."""
         return _group(self._extra_fields, group_by_chain)
 
-    def print_summary(self, prob: float = 0.9, exclude_deterministic: bool = True):
+    def print_summary(self, prob: float = 0.89, exclude_deterministic: bool = True):
         """Print mean, sd, quantiles, n_eff and r_hat per site, and divergences.
 
+        The quantiles bound the central `prob` interval: 5.5% and 94.5% by
+        default, as `diagnostics.print_summary` (NumPyro's default is 0.9).
         With `exclude_deterministic` (the default, as in NumPyro) only sample
         sites are listed, not `deterministic` ones.
         """
