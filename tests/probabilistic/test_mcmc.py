@@ -233,6 +233,14 @@ def test_bad_arguments():
         MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=1).run(
             jr.key(0)
         )
+    mcmc = MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=1)
+    init = jnp.zeros(2)
+    with pytest.raises(TypeError, match="`rng_key` must be a PRNG key.*got int"):
+        mcmc.run(0, init_params=init)
+    with pytest.raises(TypeError, match="got ndarray of dtype float64"):
+        mcmc.run(np.zeros(2), init_params=init)
+    with pytest.raises(ValueError, match="single PRNG key"):
+        mcmc.run(jr.split(jr.key(0), 2), init_params=init)
 
 
 def test_initialisation_failure_names_the_site():

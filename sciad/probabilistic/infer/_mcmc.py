@@ -279,7 +279,14 @@ class MCMC:
         """The key fed to the program; when continuing, it is only a placeholder."""
         if start is not None and self._key_template is not None:
             return self._key_template
-        typed = jax.dtypes.issubdtype(rng_key.dtype, jax.dtypes.prng_key)
+        dtype = getattr(rng_key, "dtype", None)
+        typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+        if not (typed or dtype == np.uint32):
+            raise TypeError(
+                "`rng_key` must be a PRNG key (jax.random.key(seed) or "
+                f"jax.random.PRNGKey(seed)); got {type(rng_key).__name__}"
+                + (f" of dtype {dtype}." if dtype is not None else ".")
+            )
         if typed and rng_key.ndim != 0 or not typed and np.shape(rng_key) != (2,):
             raise ValueError(
                 "`rng_key` must be a single PRNG key (jax.random.key(seed)); got "
