@@ -169,10 +169,15 @@ def rhat_basic(x):
         return np.sqrt(var_plus / within)
 
 
+def _nan_where_nan(draws, values):
+    """NaN for every element with a NaN draw (as arviz): ranks would hide it."""
+    return np.where(np.isnan(draws).any(axis=(0, 1)), np.nan, values)
+
+
 def ess(draws, kind):
     """Split-chain ESS of `draws`: rank-normalised ("bulk"), tail or "basic"."""
     if kind == "bulk":
-        return ess_geyer(rank_normalize(split_chains(draws)))
+        return _nan_where_nan(draws, ess_geyer(rank_normalize(split_chains(draws))))
     if kind == "basic":
         return ess_geyer(split_chains(draws))
     if kind == "tail":
@@ -180,12 +185,18 @@ def ess(draws, kind):
         q = np.quantile(flat, [0.05, 0.95], axis=0)
         lower = ess_geyer(split_chains(1.0 * (draws <= q[0])))
         upper = ess_geyer(split_chains(1.0 * (draws <= q[1])))
-        return np.minimum(lower, upper)
+        return _nan_where_nan(draws, np.minimum(lower, upper))
     raise ValueError(f"`kind` must be 'bulk', 'tail' or 'basic'; got {kind!r}.")
 
 
 def rhat_rank(draws):
-    """max(bulk, folded) rank-normalised split R-hat."""
+    """max(bulk, folded) rank-normalised split R-hat (NaN where a draw is NaN)."""
+    if np.isnan(draws).any():
+        return _nan_where_nan(draws, _rhat_rank(draws))
+    return _rhat_rank(draws)
+
+
+def _rhat_rank(draws):
     split = split_chains(draws)
     if np.all(np.isfinite(split)):
         return _rhat_rank_finite(split)

@@ -191,3 +191,14 @@ def test_degenerate_and_nan_draws():
     x = ar1(11, 2, 20, 0.0)
     x[0, 3] = np.nan
     assert np.isnan(diag.effective_sample_size(x, "basic"))
+    # ranks would place a NaN last and hide it: every statistic is NaN there
+    # (as in arviz), and only there
+    pair = np.stack([x, ar1(12, 2, 20, 0.5)], axis=-1)
+    for stat in (
+        diag.effective_sample_size,
+        lambda d: diag.effective_sample_size(d, "tail"),
+        diag.split_gelman_rubin,
+    ):
+        out = stat(pair)
+        assert np.isnan(out[0]) and out[1] == stat(pair[..., 1])
+        assert np.isnan(stat(np.full((2, 20), np.nan)))
