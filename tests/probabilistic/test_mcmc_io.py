@@ -65,6 +65,17 @@ def test_save_load_round_trip(finished_run, tmp_path):
         assert all(data[k].dtype != object for k in data.files)
 
 
+def test_load_refuses_an_incompatible_file(finished_run, tmp_path):
+    path = tmp_path / "run.npz"
+    finished_run.save(path)
+    with pytest.raises(ValueError, match="holds 2 chain.*num_chains=3"):
+        make_mcmc(num_chains=3).load(path)
+    kernel = NUTS(potential_fn=potential, dense_mass=True)
+    dense = MCMC(kernel, num_warmup=1, num_samples=1, num_chains=2)
+    with pytest.raises(ValueError, match="diagonal mass matrix.*dense_mass=True"):
+        dense.load(path)
+
+
 def test_continue_from_loaded_state_matches(finished_run, tmp_path):
     # (loads into the same object, so its compiled program is reused)
     path = tmp_path / "run.npz"

@@ -101,6 +101,7 @@ def load(mcmc, path) -> dict:
         raw = _decode("state", data)
         samples = _decode("samples", data)
         extra = _decode("extra", data)
+    _check_compatible(mcmc, meta, raw, path)
     adapt = raw["adapt_state"]
     adapt_state = WindowAdaptationState(
         **{
@@ -116,6 +117,31 @@ def load(mcmc, path) -> dict:
     mcmc._samples = samples
     mcmc._extra_fields = extra
     return meta
+
+
+def _check_compatible(mcmc, meta, raw, path) -> None:
+    """A saved state must fit `mcmc`, or `run` would fail deep in the program."""
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} has format version {meta.get('version')}; this "
+            f"sciad reads version {FORMAT_VERSION}."
+        )
+    iteration = np.asarray(raw["adapt_state"]["iteration"])
+    chains = iteration.shape[0] if iteration.ndim else 1
+    if chains != mcmc.num_chains:
+        raise ValueError(
+            f"{os.fspath(path)!r} holds {chains} chain(s), but this MCMC has "
+            f"num_chains={mcmc.num_chains}: load it into an MCMC with the same "
+            "number of chains."
+        )
+    inv_mass = np.asarray(raw["adapt_state"]["inverse_mass_matrix"])
+    saved_dense = inv_mass.ndim - iteration.ndim == 2
+    if saved_dense != bool(mcmc.sampler.dense_mass):
+        kind = "dense" if saved_dense else "diagonal"
+        raise ValueError(
+            f"{os.fspath(path)!r} holds a {kind} mass matrix, but this MCMC's "
+            f"kernel has dense_mass={mcmc.sampler.dense_mass}."
+        )
 
 
 def _num_draws(mcmc) -> int:
