@@ -233,6 +233,15 @@ def test_bad_arguments():
         MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=1).run(
             jr.key(0)
         )
+    with pytest.raises(ValueError, match="max_tree_depth.*got 0"):
+        NUTS(potential_fn=_tiny_potential, max_tree_depth=0)
+    with pytest.raises(ValueError, match="trajectory_length.*got -1"):
+        HMC(potential_fn=_tiny_potential, trajectory_length=-1.0)
+    # (under the test suite's jaxtyping hook the type hint catches it first)
+    with pytest.raises(TypeError, match="model"):
+        NUTS(model=3)
+    with pytest.raises(ValueError, match="storage_dtype"):
+        MCMC(NUTS(_tiny_potential), num_warmup=1, num_samples=1, storage_dtype="int8")
     mcmc = MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=1)
     init = jnp.zeros(2)
     with pytest.raises(TypeError, match="`rng_key` must be a PRNG key.*got int"):

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
+import numpy as np
 
 from . import _hmc, _nuts
 from ._init_strategies import init_to_uniform
@@ -43,6 +44,12 @@ class AbstractHMCKernel(eqx.Module):
     def __check_init__(self):
         if (self.model is None) == (self.potential_fn is None):
             raise ValueError("Give exactly one of `model` and `potential_fn`.")
+        for name in ("model", "potential_fn", "init_strategy"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise TypeError(
+                    f"`{name}` must be callable; got {type(value).__name__}."
+                )
         if not self.step_size > 0:
             raise ValueError(f"`step_size` must be positive; got {self.step_size}.")
         if not 0 < self.target_accept_prob < 1:
@@ -123,6 +130,13 @@ class HMC(AbstractHMCKernel):
 
     trajectory_length: float = eqx.field(static=True, default=2 * math.pi)
 
+    def __check_init__(self):
+        if not 0 < self.trajectory_length < math.inf:
+            raise ValueError(
+                "`trajectory_length` must be positive and finite; got "
+                f"{self.trajectory_length}."
+            )
+
     def build_kernel(self, potential_fn):
         return _hmc.build_hmc_kernel(potential_fn, self.trajectory_length)
 
@@ -139,6 +153,13 @@ class NUTS(AbstractHMCKernel):
     """
 
     max_tree_depth: int = eqx.field(static=True, default=10)
+
+    def __check_init__(self):
+        depth = self.max_tree_depth
+        if not isinstance(depth, int | np.integer) or not 1 <= depth <= 30:
+            raise ValueError(
+                f"`max_tree_depth` must be an int in [1, 30]; got {depth!r}."
+            )
 
     def build_kernel(self, potential_fn):
         return _nuts.build_nuts_kernel(potential_fn, self.max_tree_depth)

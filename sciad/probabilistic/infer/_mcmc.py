@@ -95,6 +95,13 @@ class MCMC:
             raise ValueError(
                 f"`chain_method` must be one of {CHAIN_METHODS}; got {chain_method!r}."
             )
+        if storage_dtype is not None and not jnp.issubdtype(
+            storage_dtype, jnp.floating
+        ):
+            raise ValueError(
+                "`storage_dtype` must be a floating dtype (e.g. jnp.float32) or "
+                f"None; got {storage_dtype!r}."
+            )
         self.sampler = kernel
         self.num_warmup, self.num_samples = int(num_warmup), int(num_samples)
         self.num_chains, self.thinning = int(num_chains), int(thinning)
