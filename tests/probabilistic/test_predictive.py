@@ -71,6 +71,17 @@ def test_predictive_argument_errors():
         ValueError, match="site 'b' has \\(2,\\) but site 'a' has \\(3,\\)"
     ):
         Predictive(model, {"a": jnp.zeros(3), "b": jnp.zeros(2)})
+    with pytest.raises(ValueError, match="unknown site.*'y_obs'.*'sigma'"):
+        Predictive(model, POST, return_sites=["y_obs"])(jr.PRNGKey(0), X)
+    # a misspelt posterior site would silently give prior draws for that site
+    typo = dict(POST)
+    typo["sgima"] = typo.pop("sigma")
+    with pytest.warns(UserWarning, match="'sgima' that the model does not have"):
+        Predictive(model, typo)(jr.PRNGKey(0), X)
+    with pytest.warns(UserWarning, match="log_likelihood.*'sgima'"):
+        log_likelihood(model, {**POST, "sgima": POST["sigma"]}, X, Y)
+    with pytest.raises(ValueError, match="no value for latent site 'sigma'"):
+        log_likelihood(model, typo, X, Y)
 
 
 def test_log_likelihood_matches_numpyro():

@@ -1,5 +1,6 @@
 """Prior/posterior predictive sampling and pointwise log-likelihoods (vmapped)."""
 
+import warnings
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -38,6 +39,23 @@ def _batch_shape(samples, batch_ndims):
             )
         shape, first = s, name
     return shape
+
+
+def _names(names) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _warn_unused(samples, tr, who):
+    """A posterior site the model does not have is ignored: often a typo."""
+    unused = sorted(k for k in samples if k not in tr)
+    if unused:
+        warnings.warn(
+            f"{who}: `posterior_samples` has site(s) {_names(unused)} that the "
+            f"model does not have; they are ignored (the model's sites: "
+            f"{_names(tr)}).",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 class Predictive:
@@ -96,11 +114,18 @@ class Predictive:
 
         model = substitute(self.model, substitute_fn=substitute_fn)
         tr = trace(seed(model, rng_key)).get_trace(*args, **kwargs)
+        _warn_unused(samples, tr, "Predictive")
         if self.return_sites is not None:
             if self.return_sites == "":
                 sites = {k for k, s in tr.items() if s["type"] != "plate"}
             else:
                 sites = set(self.return_sites)
+                unknown = sorted(sites - set(tr))
+                if unknown:
+                    raise ValueError(
+                        f"Predictive: `return_sites` names unknown site(s) "
+                        f"{_names(unknown)}; the model's sites are {_names(tr)}."
+                    )
         else:
             sites = {
                 k
@@ -139,7 +164,19 @@ def log_likelihood(
         raise ValueError("log_likelihood: `posterior_samples` is empty")
 
     def one(samples):
-        tr = trace(substitute(model, data=samples)).get_trace(*args, **kwargs)
+        def fill(site):
+            name = site["name"]
+            if name in samples:
+                return samples[name]
+            if site["type"] == "sample" and not site["is_observed"]:
+                raise ValueError(
+                    f"log_likelihood: `posterior_samples` has no value for latent "
+                    f"site '{name}'."
+                )
+            return None
+
+        tr = trace(substitute(model, substitute_fn=fill)).get_trace(*args, **kwargs)
+        _warn_unused(samples, tr, "log_likelihood")
         return {
             k: s["fn"].log_prob(s["value"])
             for k, s in tr.items()
