@@ -107,6 +107,14 @@ def test_print_summary_excludes_deterministic_sites(capsys):
     assert "twice_x" in capsys.readouterr().out
 
 
+def test_zero_samples_is_a_warmup_only_run():
+    mcmc = MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=20, num_samples=0)
+    mcmc.progress_bar = False
+    mcmc.run(jr.key(0), init_params=jnp.zeros(2))
+    assert mcmc.get_samples().shape == (0, 2)
+    assert int(mcmc.last_state.i) == 20  # warmed up
+
+
 EIGHT_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
 EIGHT_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 # NumPyro NUTS, 4 x 50,000 draws (float64): mean and sd of mu and tau

@@ -205,6 +205,7 @@ class MCMC:
         XLA program of its own, which costs more than it looks on a busy CPU.
         """
         fields = check_extra_fields(extra_fields)
+        buffer_size = max(buffer_size, 1)  # (num_samples=0: one unused row)
         method, num_devices = self._resolve_chain_method()
         rng_key = self._rng_key(rng_key, start)
         problem = self._problem(rng_key, args, kwargs, init_params)
