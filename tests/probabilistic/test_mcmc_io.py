@@ -70,6 +70,10 @@ def test_load_refuses_an_incompatible_file(finished_run, tmp_path):
     finished_run.save(path)
     with pytest.raises(ValueError, match="holds 2 chain.*num_chains=3"):
         make_mcmc(num_chains=3).load(path)
+    with pytest.raises(ValueError, match="`checkpoint_every` needs `checkpoint_path`"):
+        make_mcmc().run(jr.key(0), init_params=INIT, checkpoint_every=10)
+    with pytest.raises(ValueError, match="`checkpoint_every` must be an int >= 1"):
+        make_mcmc().run(jr.key(0), init_params=INIT, checkpoint_path=path)
     kernel = NUTS(potential_fn=potential, dense_mass=True)
     dense = MCMC(kernel, num_warmup=1, num_samples=1, num_chains=2)
     with pytest.raises(ValueError, match="diagonal mass matrix.*dense_mass=True"):

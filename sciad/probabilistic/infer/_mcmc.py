@@ -147,6 +147,11 @@ class MCMC:
                 `checkpoint_every` draws, each written atomically, and resume
                 from the file if it exists (see `docs/inference.md`).
         """
+        if checkpoint_path is None and checkpoint_every is not None:
+            raise ValueError(
+                "`checkpoint_every` needs `checkpoint_path` (the file the segments "
+                "are written to)."
+            )
         if checkpoint_path is not None:
             from ._mcmc_io import run_with_checkpoints
 
