@@ -45,6 +45,10 @@ def _names(names) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
 
+def _site_names(tr) -> str:
+    return _names(k for k, site in tr.items() if site["type"] != "plate")
+
+
 def _warn_unused(samples, tr, who):
     """A posterior site the model does not have is ignored: often a typo."""
     unused = sorted(k for k in samples if k not in tr)
@@ -52,7 +56,7 @@ def _warn_unused(samples, tr, who):
         warnings.warn(
             f"{who}: `posterior_samples` has site(s) {_names(unused)} that the "
             f"model does not have; they are ignored (the model's sites: "
-            f"{_names(tr)}).",
+            f"{_site_names(tr)}).",
             UserWarning,
             stacklevel=2,
         )
@@ -124,7 +128,7 @@ class Predictive:
                 if unknown:
                     raise ValueError(
                         f"Predictive: `return_sites` names unknown site(s) "
-                        f"{_names(unknown)}; the model's sites are {_names(tr)}."
+                        f"{_names(unknown)}; the model's sites are {_site_names(tr)}."
                     )
         else:
             sites = {
