@@ -86,7 +86,17 @@ def calibration_model(
     def model(inputs, observations=None):
         params = {name: spp.sample(name, prior) for name, prior in priors.items()}
         scale = spp.sample("noise", noise) if learn_noise else noise
-        prediction = spp.deterministic("prediction", simulator(params, inputs))
+        try:
+            out = simulator(params, inputs)
+        except KeyError as err:
+            name = err.args[0] if err.args else None
+            if isinstance(name, str) and name not in params:
+                raise KeyError(
+                    f"calibrate: the simulator reads parameter {name!r}, which has "
+                    f"no prior; `priors` defines {', '.join(map(repr, params))}."
+                ) from err
+            raise
+        prediction = spp.deterministic("prediction", out)
         if observations is not None and jnp.shape(observations) != jnp.shape(
             prediction
         ):

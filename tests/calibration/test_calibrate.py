@@ -128,6 +128,10 @@ def test_bad_priors_and_shapes():
     with pytest.raises(ValueError, match=r"shape \(30,\).*shape \(29,\)"):
         sciad.calibrate(line, PRIORS, (X, Y[:-1]), noise=0.1, key=jr.key(0),
                         method="map")  # fmt: skip
+    # a parameter the simulator reads but `priors` lacks: named, with the priors
+    with pytest.raises(KeyError, match="reads parameter 'slope'.*defines 'a', 'b'"):
+        sciad.calibrate(lambda p, x: p["slope"] * x, PRIORS, (X, Y), noise=0.1,
+                        key=jr.key(0), method="map")  # fmt: skip
 
 
 def test_model_is_a_plain_sciad_model():
