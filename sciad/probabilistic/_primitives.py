@@ -211,6 +211,13 @@ def sample(
     Returns:
         The value of the site.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"sample: the site name must be a str; got {name!r}.")
+    if not isinstance(fn, Distribution):
+        raise TypeError(
+            f"sample site '{name}': `fn` must be a distribution; got "
+            f"{type(fn).__name__}."
+        )
     if not _PYRO_STACK:
         if obs is not None:
             return obs

@@ -1,5 +1,9 @@
 """Primitives and plates: shapes, subsampling, and the errors for bad models."""
 
+import subprocess
+import sys
+import textwrap
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -105,6 +109,36 @@ def test_plate_size_mismatch_names_site_and_shapes():
 
     with pytest.raises(ValueError, match=r"site 'y'.*\(4,\).*plate 'N' of size 5"):
         _trace(model)
+
+
+def test_type_errors_users_see():
+    # This suite type-checks sciad's annotations at run time (jaxtyping's import
+    # hook), which users do not: check sciad's own messages without the hook.
+    code = textwrap.dedent(
+        """
+        import sciad.probabilistic as spp
+        from sciad.probabilistic import dist, handlers
+        from sciad.probabilistic.infer import NUTS
+        calls = [
+            lambda: spp.sample("a", 3.0),
+            lambda: spp.sample(3, dist.Normal(0.0, 1.0)),
+            lambda: NUTS(model=3),
+        ]
+        for call in calls:
+            try:
+                handlers.seed(call, 0)()
+            except TypeError as err:
+                print(err)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.splitlines() == [
+        "sample site 'a': `fn` must be a distribution; got float.",
+        "sample: the site name must be a str; got 3.",
+        "`model` must be callable; got int.",
+    ], run.stdout + run.stderr
 
 
 def test_obs_shape_errors():
