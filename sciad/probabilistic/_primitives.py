@@ -329,8 +329,10 @@ def subsample(data: ArrayLike, event_dim: int) -> Array:
 def _subsample_indices(size, subsample_size, rng_key=None, name=None):
     if rng_key is None:
         raise RuntimeError(
-            f"plate '{name}' with subsample_size needs "
-            "a PRNG key: run under handlers.seed."
+            f"plate '{name}' with subsample_size needs a PRNG key: run under "
+            "handlers.seed. (HMC and NUTS evaluate the model's full-data "
+            "density without a key: they do not support subsampling plates; "
+            "drop `subsample_size` there.)"
         )
     return jr.permutation(rng_key, size)[:subsample_size]
 

@@ -115,6 +115,17 @@ def test_zero_samples_is_a_warmup_only_run():
     assert int(mcmc.last_state.i) == 20  # warmed up
 
 
+def test_subsampling_plates_are_refused_with_a_reason():
+    def model(y):
+        mu = spp.sample("mu", dist.Normal(0.0, 10.0))
+        with spp.plate("n", 100, subsample_size=10) as idx:
+            spp.sample("y", dist.Normal(mu, 1.0), obs=y[idx])
+
+    mcmc = MCMC(NUTS(model), num_warmup=5, num_samples=5, progress_bar=False)
+    with pytest.raises(RuntimeError, match="plate 'n'.*do not support subsampling"):
+        mcmc.run(jr.key(0), jnp.zeros(100))
+
+
 EIGHT_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
 EIGHT_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 # NumPyro NUTS, 4 x 50,000 draws (float64): mean and sd of mu and tau
