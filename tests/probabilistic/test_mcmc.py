@@ -50,13 +50,13 @@ def bb_mcmc():
 
 def test_beta_binomial_posterior(bb_mcmc):
     p = bb_mcmc.get_samples(group_by_chain=True)["p"]
-    assert p.shape == (2, 1000)
+    assert p.shape == (2, 500)  # NumPyro's rule: num_samples // thinning kept
     assert np.all((p > 0) & (p < 1))  # constrained values are returned
     post = stats.beta(2 + 7, 3 + 13)
     _within_mc_error(p, post.mean(), post.std())
     extra = bb_mcmc.get_extra_fields()
     assert set(extra) >= {"num_steps", "diverging", "energy"}
-    assert extra["num_steps"].shape == (2000,)
+    assert extra["num_steps"].shape == (1000,)
 
 
 def test_second_runs_recompile_nothing(bb_mcmc):
@@ -72,7 +72,7 @@ def test_second_runs_recompile_nothing(bb_mcmc):
     # continue from the last state without warmup
     bb_mcmc.post_warmup_state = bb_mcmc.last_state
     bb_mcmc.run(jr.key(2), jnp.asarray(30.0), k=jnp.asarray(21.0), extra_fields=fields)
-    assert np.all(np.asarray(bb_mcmc.last_state.i) == 300 + 2 * 2000)
+    assert np.all(np.asarray(bb_mcmc.last_state.i) == 300 + 2 * 1000)
     # warmup() then run() use the same program as well
     bb_mcmc.post_warmup_state = None
     bb_mcmc.warmup(
@@ -113,6 +113,22 @@ def test_zero_samples_is_a_warmup_only_run():
     mcmc.run(jr.key(0), init_params=jnp.zeros(2))
     assert mcmc.get_samples().shape == (0, 2)
     assert int(mcmc.last_state.i) == 20  # warmed up
+
+
+def test_thinning_keeps_num_samples_over_thinning_draws():
+    # NumPyro's rule (MCMC(num_samples=10, thinning=3) keeps 3 draws), so that
+    # ported code gets the draws and the run time it had
+    mcmc = MCMC(
+        NUTS(potential_fn=_tiny_potential),
+        num_warmup=5,
+        num_samples=10,
+        thinning=3,
+        progress_bar=False,
+    )
+    mcmc.run(jr.key(0), init_params=jnp.zeros(2))
+    assert mcmc.get_samples().shape == (3, 2)
+    assert mcmc.get_extra_fields()["diverging"].shape == (3,)
+    assert int(mcmc.last_state.i) == 5 + 9
 
 
 def test_subsampling_plates_are_refused_with_a_reason():

@@ -42,7 +42,8 @@ class MCMC:
     Args:
         kernel: an `HMC` or `NUTS` instance.
         num_warmup: adaptation iterations (discarded).
-        num_samples: draws kept per chain (after thinning).
+        num_samples: sampling iterations per chain after warmup (as NumPyro:
+            `num_samples // thinning` draws are kept).
         num_chains: number of chains.
         thinning: keep every `thinning`-th draw; thinning happens inside the
             compiled loop, so the buffers hold only kept draws.
@@ -120,6 +121,11 @@ class MCMC:
         self.num_traces = 0  # incremented whenever a program is (re)traced
         self._latent_sites: tuple = ()
 
+    @property
+    def _num_kept(self) -> int:
+        """Draws kept per chain by `run`: `num_samples // thinning` (NumPyro's rule)."""
+        return self.num_samples // self.thinning
+
     # ------------------------------------------------------------------ running
     def run(
         self,
@@ -131,7 +137,7 @@ class MCMC:
         checkpoint_every=None,
         **kwargs,
     ):
-        """Warm up (unless `post_warmup_state` is set) and draw `num_samples`.
+        """Warm up (unless `post_warmup_state` is set), then `num_samples` iterations.
 
         Args:
             rng_key: PRNG key; ignored when continuing from `post_warmup_state`,
@@ -144,8 +150,8 @@ class MCMC:
                 when `num_chains > 1`, or broadcast); required with
                 `potential_fn`.
             checkpoint_path: `.npz` file; sample in segments of
-                `checkpoint_every` draws, each written atomically, and resume
-                from the file if it exists (see `docs/inference.md`).
+                `checkpoint_every` kept draws, each written atomically, and
+                resume from the file if it exists (see `docs/inference.md`).
         """
         if checkpoint_path is None and checkpoint_every is not None:
             raise ValueError(
@@ -171,8 +177,8 @@ class MCMC:
             kwargs,
             init_params,
             extra_fields,
-            self.num_samples,
-            self.num_samples,
+            self._num_kept,
+            self._num_kept,
             start=self.post_warmup_state,
         )
         self._store(*out)
@@ -187,7 +193,7 @@ class MCMC:
             init_params,
             extra_fields,
             0,
-            self.num_samples,
+            self._num_kept,
             start=None,
         )
         self._last_state = state
@@ -410,7 +416,7 @@ class MCMC:
                 SamplingWarning,
                 stacklevel=3,
             )
-        if self.num_samples >= 4:
+        if self._num_kept >= 4:
             bad = []
             sites = _sites(self._samples)
             # sample sites only, like print_summary's default: deterministic

@@ -153,7 +153,7 @@ def _num_draws(mcmc) -> int:
 def run_with_checkpoints(
     mcmc, rng_key, args, kwargs, extra_fields, init_params, path, every
 ) -> None:
-    """Warm up, then sample in segments of `every` draws, saving after each.
+    """Warm up, then sample in segments of `every` kept draws, saving after each.
 
     Resumes from `path` if it exists. Segments continue the carried key stream,
     so a resumed run produces the same draws as an uninterrupted one.
@@ -187,8 +187,8 @@ def run_with_checkpoints(
         mcmc._store(state, None, None)
         save(mcmc, path, draws_done=0)
         done = 0
-    while done < mcmc.num_samples:
-        n = min(every, mcmc.num_samples - done)
+    while done < mcmc._num_kept:
+        n = min(every, mcmc._num_kept - done)
         state, samples, extras = mcmc._execute(
             rng_key,
             args,
