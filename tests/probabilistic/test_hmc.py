@@ -116,3 +116,31 @@ def test_hmc_kernel_pair_and_info():
     assert int(info.tree_depth) == 0
     assert new.position.shape == (3,)
     np.testing.assert_allclose(new.potential_energy, 0.5 * jnp.sum(new.position**2))
+
+
+def test_fixed_num_steps_as_numpyro():
+    # NumPyro's HMC(num_steps=...): a fixed number of leapfrog steps, whatever
+    # the (adapted) step size; trajectory_length is then ignored
+    from sciad.probabilistic.infer import HMC, MCMC
+
+    algo = hmc_kernel(lambda x: 0.5 * jnp.sum(x**2), step_size=0.25, num_steps=3)
+    _, info = jax.jit(algo.step)(jr.key(0), algo.init(jnp.ones(3)))
+    assert int(info.num_steps) == 3
+
+    scales = jnp.array([1.0, 3.0])
+    kernel = HMC(
+        potential_fn=lambda x: 0.5 * jnp.sum((x / scales) ** 2),
+        num_steps=2,  # ~ a quarter period at the adapted step size: mixes well
+        trajectory_length=100.0,
+    )
+    mcmc = MCMC(kernel, num_warmup=300, num_samples=2000, progress_bar=False)
+    mcmc.run(jr.key(1), init_params=jnp.zeros(2), extra_fields=("num_steps",))
+    assert np.all(mcmc.get_extra_fields()["num_steps"] == 2)
+    draws = mcmc.get_samples()
+    ess = effective_sample_size(draws[None], kind="basic")
+    # the standard deviations, to five Monte Carlo standard errors
+    np.testing.assert_array_less(
+        np.abs(draws.std(0) / scales - 1), 5 * np.sqrt(0.5 / ess) + 0.02
+    )
+    with pytest.raises(ValueError, match="num_steps"):
+        HMC(potential_fn=lambda x: jnp.sum(x**2), num_steps=0)

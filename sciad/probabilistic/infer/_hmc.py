@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._integrators import IntegratorState, euclidean_metric, velocity_verlet
@@ -87,12 +88,15 @@ def build_hmc_kernel(
     trajectory_length: float = 2 * math.pi,
     integrator: Callable = velocity_verlet,
     max_delta_energy: float = 1000.0,
+    num_steps: int | None = None,
 ) -> Callable:
     r"""HMC transition `kernel(key, state, step_size, inverse_mass_matrix, trial)`.
 
     Integrates Hamilton's equations for
     $L = \max(1, \lceil \text{trajectory\_length} / \epsilon \rceil)$ leapfrog
-    steps from a fresh momentum $p \sim N(0, M)$ and accepts the end point with
+    steps (or exactly `num_steps` when given, as NumPyro's `HMC(num_steps=...)`;
+    the trajectory length is then ignored)
+    from a fresh momentum $p \sim N(0, M)$ and accepts the end point with
     probability $\min(1, e^{-\Delta H})$. A transition is *divergent* when
     $\Delta H > $ `max_delta_energy`. With `trial=True` (a traced bool) it
     makes one leapfrog step: the warmup's step-size search.
@@ -114,13 +118,17 @@ def build_hmc_kernel(
         )
         start = problem.start
         eps = jnp.asarray(step_size, start.position.dtype)
-        num_steps = jnp.maximum(jnp.ceil(trajectory_length / eps), 1).astype(jnp.int32)
-        num_steps = jnp.where(trial, 1, num_steps)
+        if num_steps is None:
+            steps = jnp.ceil(trajectory_length / eps)
+            steps = jnp.maximum(steps, 1).astype(jnp.int32)
+        else:
+            steps = jnp.int32(num_steps)
+        steps = jnp.where(trial, 1, steps)
 
         def body(_, s):
             return integrator(s, eps, problem.value_and_grad, metric)
 
-        end = jax.lax.fori_loop(0, num_steps, body, start)
+        end = jax.lax.fori_loop(0, steps, body, start)
         energy_start = start.potential_energy + metric.kinetic_energy(start.momentum)
         energy_end = end.potential_energy + metric.kinetic_energy(end.momentum)
         delta = energy_error(energy_end, energy_start)
@@ -138,7 +146,7 @@ def build_hmc_kernel(
         )
         new_state = HMCState(problem.unravel(x), u, problem.unravel(g))
         info = HMCInfo(
-            accept_prob, num_steps, delta > max_delta_energy, energy, jnp.int32(0)
+            accept_prob, steps, delta > max_delta_energy, energy, jnp.int32(0)
         )
         return new_state, info
 
@@ -151,6 +159,7 @@ def hmc_kernel(
     inverse_mass_matrix: jax.Array | None = None,
     trajectory_length: float = 2 * math.pi,
     max_delta_energy: float = 1000.0,
+    num_steps: int | None = None,
 ) -> SamplingAlgorithm:
     """HMC as an `(init, step)` pair with fixed step size and mass matrix.
 
@@ -162,13 +171,16 @@ def hmc_kernel(
         trajectory_length: integration time; the number of steps is
             `ceil(trajectory_length / step_size)`.
         max_delta_energy: energy error above which a transition is divergent.
+        num_steps: a fixed number of leapfrog steps instead (`trajectory_length`
+            is then ignored).
 
     Returns:
         `SamplingAlgorithm(init, step)` with `init(position) -> HMCState` and
         `step(key, state) -> (HMCState, HMCInfo)`.
     """
+    _check_num_steps(num_steps)
     kernel = build_hmc_kernel(
-        potential_fn, trajectory_length, velocity_verlet, max_delta_energy
+        potential_fn, trajectory_length, velocity_verlet, max_delta_energy, num_steps
     )
     return _bind(kernel, potential_fn, step_size, inverse_mass_matrix)
 
@@ -185,3 +197,10 @@ def _bind(kernel, potential_fn, step_size, inverse_mass_matrix) -> SamplingAlgor
         return kernel(key, state, step_size, imm)
 
     return SamplingAlgorithm(init_fn, step_fn)
+
+
+def _check_num_steps(num_steps) -> None:
+    if num_steps is not None and (
+        not isinstance(num_steps, int | np.integer) or num_steps < 1
+    ):
+        raise ValueError(f"`num_steps` must be None or an int >= 1; got {num_steps!r}.")

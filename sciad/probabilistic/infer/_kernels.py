@@ -118,6 +118,8 @@ class HMC(AbstractHMCKernel):
             used instead of `model`.
         step_size: initial leapfrog step size.
         trajectory_length: integration time $L\epsilon$.
+        num_steps: a fixed number of leapfrog steps $L$ instead (as NumPyro's
+            `num_steps`; `trajectory_length` is then ignored).
         adapt_step_size: dual-averaging step size adaptation during warmup.
         adapt_mass_matrix: Welford mass-matrix adaptation during warmup.
         dense_mass: dense rather than diagonal mass matrix.
@@ -129,6 +131,7 @@ class HMC(AbstractHMCKernel):
     """
 
     trajectory_length: float = eqx.field(static=True, default=2 * math.pi)
+    num_steps: int | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         if not 0 < self.trajectory_length < math.inf:
@@ -136,9 +139,12 @@ class HMC(AbstractHMCKernel):
                 "`trajectory_length` must be positive and finite; got "
                 f"{self.trajectory_length}."
             )
+        _hmc._check_num_steps(self.num_steps)
 
     def build_kernel(self, potential_fn):
-        return _hmc.build_hmc_kernel(potential_fn, self.trajectory_length)
+        return _hmc.build_hmc_kernel(
+            potential_fn, self.trajectory_length, num_steps=self.num_steps
+        )
 
 
 class NUTS(AbstractHMCKernel):
