@@ -191,9 +191,7 @@ def ess(draws, kind):
 
 def rhat_rank(draws):
     """max(bulk, folded) rank-normalised split R-hat (NaN where a draw is NaN)."""
-    if np.isnan(draws).any():
-        return _nan_where_nan(draws, _rhat_rank(draws))
-    return _rhat_rank(draws)
+    return _nan_where_nan(draws, _rhat_rank(draws))
 
 
 def _rhat_rank(draws):

@@ -105,6 +105,7 @@ def build_hmc_kernel(
         Neal, "MCMC using Hamiltonian dynamics", Handbook of MCMC (2011),
         arXiv:1206.1901.
     """
+    check_num_steps(num_steps)
 
     def kernel(key, state: HMCState, step_size, inverse_mass_matrix, trial=False):
         key_momentum, key_accept = jr.split(key)
@@ -178,7 +179,6 @@ def hmc_kernel(
         `SamplingAlgorithm(init, step)` with `init(position) -> HMCState` and
         `step(key, state) -> (HMCState, HMCInfo)`.
     """
-    _check_num_steps(num_steps)
     kernel = build_hmc_kernel(
         potential_fn, trajectory_length, velocity_verlet, max_delta_energy, num_steps
     )
@@ -199,7 +199,8 @@ def _bind(kernel, potential_fn, step_size, inverse_mass_matrix) -> SamplingAlgor
     return SamplingAlgorithm(init_fn, step_fn)
 
 
-def _check_num_steps(num_steps) -> None:
+def check_num_steps(num_steps) -> None:
+    """Raise unless `num_steps` is None or an int >= 1 (also `HMC`)."""
     if num_steps is not None and (
         not isinstance(num_steps, int | np.integer) or num_steps < 1
     ):

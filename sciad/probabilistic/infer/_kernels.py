@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
-import numpy as np
 
 from . import _hmc, _nuts
 from ._init_strategies import init_to_uniform
@@ -139,7 +138,7 @@ class HMC(AbstractHMCKernel):
                 "`trajectory_length` must be positive and finite; got "
                 f"{self.trajectory_length}."
             )
-        _hmc._check_num_steps(self.num_steps)
+        _hmc.check_num_steps(self.num_steps)
 
     def build_kernel(self, potential_fn):
         return _hmc.build_hmc_kernel(
@@ -161,11 +160,7 @@ class NUTS(AbstractHMCKernel):
     max_tree_depth: int = eqx.field(static=True, default=10)
 
     def __check_init__(self):
-        depth = self.max_tree_depth
-        if not isinstance(depth, int | np.integer) or not 1 <= depth <= 30:
-            raise ValueError(
-                f"`max_tree_depth` must be an int in [1, 30]; got {depth!r}."
-            )
+        _nuts.check_max_tree_depth(self.max_tree_depth)
 
     def build_kernel(self, potential_fn):
         return _nuts.build_nuts_kernel(potential_fn, self.max_tree_depth)

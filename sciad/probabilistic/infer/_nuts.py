@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 
 from ._hmc import HMCState, SamplingAlgorithm, _bind, energy_error, flat_problem
 from ._integrators import IntegratorState, euclidean_metric, velocity_verlet
@@ -187,6 +188,12 @@ def _uturn_checks(max_tree_depth: int, dim: int, dtype) -> _UTurnChecks:
     return _UTurnChecks(empty, update)
 
 
+def check_max_tree_depth(depth) -> None:
+    """Raise unless `depth` is an int in [1, 30] (also `NUTS` at construction)."""
+    if not isinstance(depth, int | np.integer) or not 1 <= depth <= 30:
+        raise ValueError(f"`max_tree_depth` must be an int in [1, 30]; got {depth!r}.")
+
+
 def build_nuts_kernel(
     potential_fn: Callable,
     max_tree_depth: int = 10,
@@ -207,10 +214,7 @@ def build_nuts_kernel(
         "Composable Effects for Flexible and Accelerated Probabilistic
         Programming in NumPyro" (2019), arXiv:1912.11554.
     """
-    if not isinstance(max_tree_depth, int) or not 1 <= max_tree_depth <= 30:
-        raise ValueError(
-            f"`max_tree_depth` must be an int in [1, 30]; got {max_tree_depth!r}."
-        )
+    check_max_tree_depth(max_tree_depth)
 
     def kernel(key, state: HMCState, step_size, inverse_mass_matrix, trial=False):
         # one threefry block per transition: the momentum's normals, then
