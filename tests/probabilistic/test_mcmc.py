@@ -125,10 +125,99 @@ def test_thinning_keeps_num_samples_over_thinning_draws():
         thinning=3,
         progress_bar=False,
     )
-    mcmc.run(jr.key(0), init_params=jnp.zeros(2))
+    mcmc.run(jr.key(0), init_params=jnp.zeros(2), extra_fields=("i",))
     assert mcmc.get_samples().shape == (3, 2)
     assert mcmc.get_extra_fields()["diverging"].shape == (3,)
-    assert int(mcmc.last_state.i) == 5 + 9
+    # all 10 iterations run; the first 10 % 3 are discarded, as NumPyro does
+    assert int(mcmc.last_state.i) == 5 + 10
+    np.testing.assert_array_equal(mcmc.get_extra_fields()["i"], [9, 12, 15])
+
+
+@quiet
+def test_collect_warmup_keeps_the_warmup_draws():
+    mcmc = MCMC(
+        NUTS(potential_fn=_tiny_potential),
+        num_warmup=7,
+        num_samples=4,
+        thinning=2,
+        progress_bar=False,
+    )
+    fields = ("i", "accept_prob", "mean_accept_prob", "adapt_state.step_size")
+    mcmc.warmup(
+        jr.key(0), init_params=jnp.zeros(2), extra_fields=fields, collect_warmup=True
+    )
+    extra = mcmc.get_extra_fields()
+    assert mcmc.get_samples().shape == (3, 2)
+    np.testing.assert_array_equal(extra["i"], [3, 5, 7])  # NumPyro's iterations
+    assert int(mcmc.post_warmup_state.i) == 7
+    # the step size still moves: these are adaptation draws
+    assert len(np.unique(extra["adapt_state.step_size"])) > 1
+    mcmc.run(jr.key(1), init_params=jnp.zeros(2), extra_fields=fields)
+    assert mcmc.get_samples().shape == (2, 2)
+    np.testing.assert_array_equal(mcmc.get_extra_fields()["i"], [9, 11])
+
+
+@quiet
+def test_mean_accept_prob_is_the_running_mean_of_the_phase():
+    mcmc = MCMC(
+        NUTS(potential_fn=_tiny_potential),
+        num_warmup=6,
+        num_samples=5,
+        progress_bar=False,
+    )
+    fields = ("accept_prob", "mean_accept_prob")
+    mcmc.warmup(
+        jr.key(0), init_params=jnp.zeros(2), extra_fields=fields, collect_warmup=True
+    )
+    warm = mcmc.get_extra_fields()
+    acc = np.asarray(warm["accept_prob"], np.float64)
+    np.testing.assert_allclose(
+        warm["mean_accept_prob"], np.cumsum(acc) / np.arange(1, 7), rtol=1e-6
+    )
+    mcmc.run(jr.key(1), init_params=jnp.zeros(2), extra_fields=fields)
+    first = np.asarray(mcmc.get_extra_fields()["accept_prob"], np.float64)
+    # sampling restarts the mean, and continuing carries it over
+    mcmc.post_warmup_state = mcmc.last_state
+    mcmc.run(jr.key(2), init_params=jnp.zeros(2), extra_fields=fields)
+    extra = mcmc.get_extra_fields()
+    acc = np.concatenate([first, np.asarray(extra["accept_prob"], np.float64)])
+    np.testing.assert_allclose(
+        extra["mean_accept_prob"], (np.cumsum(acc) / np.arange(1, 11))[5:], rtol=1e-6
+    )
+
+
+@quiet
+def test_kept_iterations_match_numpyro():
+    numpyro = pytest.importorskip("numpyro")
+    from numpyro.infer import MCMC as NMCMC, NUTS as NNUTS
+
+    def model(lib, d):
+        return lambda: lib.sample("a", d.Normal(0.0, 1.0))
+
+    for warmup, samples, thinning, collect in [(5, 7, 3, False), (5, 3, 2, True)]:
+        got = []
+        for lib, d, mcmc_cls, nuts_cls in [
+            (spp, dist, MCMC, NUTS),
+            (numpyro, numpyro.distributions, NMCMC, NNUTS),
+        ]:
+            mcmc = mcmc_cls(
+                nuts_cls(model(lib, d)),
+                num_warmup=warmup,
+                num_samples=samples,
+                thinning=thinning,
+                progress_bar=False,
+            )
+            if collect:
+                mcmc.warmup(jr.PRNGKey(0), extra_fields=("i",), collect_warmup=True)
+            else:
+                mcmc.run(jr.PRNGKey(0), extra_fields=("i",))
+            runs = [np.asarray(mcmc.get_extra_fields()["i"])]
+            mcmc.post_warmup_state = mcmc.last_state
+            mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("i",))
+            runs.append(np.asarray(mcmc.get_extra_fields()["i"]))
+            got.append(runs)
+        for ours, theirs in zip(*got, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
 
 
 def test_subsampling_plates_are_refused_with_a_reason():
@@ -270,6 +359,10 @@ def test_bad_arguments():
         )
     with pytest.raises(ValueError, match="max_tree_depth.*got 0"):
         NUTS(potential_fn=_tiny_potential, max_tree_depth=0)
+    with pytest.raises(TypeError, match="dense_mass"):  # NumPyro's block form
+        NUTS(potential_fn=_tiny_potential, dense_mass=[("a", "b")])
+    mcmc = MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=1)
+    assert mcmc.transfer_states_to_host() is None  # NumPyro's API; a no-op here
     with pytest.raises(ValueError, match="trajectory_length.*got -1"):
         HMC(potential_fn=_tiny_potential, trajectory_length=-1.0)
     # (under the test suite's jaxtyping hook the type hint catches it first)

@@ -80,6 +80,28 @@ def test_load_refuses_an_incompatible_file(finished_run, tmp_path):
         dense.load(path)
 
 
+def test_loads_a_version_1_file(finished_run, tmp_path):
+    # version 1 states had no running `mean_accept_prob`: it restarts at zero
+    import json
+
+    path, old = tmp_path / "run.npz", tmp_path / "v1.npz"
+    finished_run.save(path)
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if "mean_accept_prob" not in k}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.asarray(json.dumps({**meta, "version": 1}))
+    np.savez(old, **arrays)
+    restored = make_mcmc(num_chains=2).load(old)
+    np.testing.assert_array_equal(restored.last_state.mean_accept_prob, [0.0, 0.0])
+    np.testing.assert_array_equal(
+        restored.last_state.z["x"], finished_run.last_state.z["x"]
+    )
+    arrays["meta"] = np.asarray(json.dumps({**meta, "version": 7}))
+    np.savez(old, **arrays)
+    with pytest.raises(ValueError, match="format version 7"):
+        make_mcmc(num_chains=2).load(old)
+
+
 def test_continue_from_loaded_state_matches(finished_run, tmp_path):
     # (loads into the same object, so its compiled program is reused)
     path = tmp_path / "run.npz"
@@ -166,3 +188,29 @@ def test_checkpointed_run_resumes_after_kill(tmp_path):
     # segmenting does not change the draws: an unsegmented run gives the same
     mcmc.run(jr.key(7), init_params=INIT)
     np.testing.assert_allclose(mcmc.get_samples()["x"], resumed, rtol=1e-10, atol=1e-12)
+
+
+def test_checkpointed_thinned_run_matches_an_unsegmented_one(tmp_path):
+    # the `num_samples % thinning` discarded iterations come once, before the
+    # first segment, as they come before the first draw of an unsegmented run
+    mcmc = MCMC(
+        NUTS(potential_fn=potential, max_tree_depth=5),
+        num_warmup=30,
+        num_samples=20,
+        thinning=3,
+        progress_bar=False,
+    )
+    fields = ("i",)
+    mcmc.run(jr.key(5), init_params=INIT, extra_fields=fields)
+    direct, direct_i = mcmc.get_samples()["x"], mcmc.get_extra_fields()["i"]
+    np.testing.assert_array_equal(direct_i, 30 + 2 + 3 * np.arange(1, 7))
+    path = str(tmp_path / "thinned.npz")
+    mcmc.run(
+        jr.key(5),
+        init_params=INIT,
+        extra_fields=fields,
+        checkpoint_path=path,
+        checkpoint_every=4,
+    )
+    np.testing.assert_array_equal(mcmc.get_extra_fields()["i"], direct_i)
+    np.testing.assert_allclose(mcmc.get_samples()["x"], direct, rtol=1e-10, atol=1e-12)

@@ -76,10 +76,12 @@ def test_predictive_argument_errors():
     # a misspelt posterior site would silently give prior draws for that site
     typo = dict(POST)
     typo["sgima"] = typo.pop("sigma")
-    with pytest.warns(UserWarning, match="'sgima' that the model does not have"):
+    with pytest.warns(UserWarning, match="'sgima' that the model does not have") as w:
         Predictive(model, typo)(jr.PRNGKey(0), X)
-    with pytest.warns(UserWarning, match="log_likelihood.*'sgima'"):
+    assert w[0].filename == __file__  # points at the user's line, not into sciad
+    with pytest.warns(UserWarning, match="log_likelihood.*'sgima'") as w:
         log_likelihood(model, {**POST, "sgima": POST["sigma"]}, X, Y)
+    assert w[0].filename == __file__
     with pytest.raises(ValueError, match="no value for latent site 'sigma'"):
         log_likelihood(model, typo, X, Y)
 

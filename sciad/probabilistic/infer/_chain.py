@@ -29,7 +29,7 @@ from ._keys import derived_key
 from ._warmup import WarmupState, WindowAdaptationState, window_adaptation
 
 INFO_FIELDS = ("accept_prob", "num_steps", "diverging", "energy", "tree_depth")
-STATE_FIELDS = ("potential_energy", "adapt_state.step_size")
+STATE_FIELDS = ("potential_energy", "adapt_state.step_size", "mean_accept_prob", "i")
 ALWAYS_COLLECTED = ("diverging", "energy")
 
 
@@ -40,6 +40,10 @@ class MCMCState(NamedTuple):
     inverse mass matrix and the iteration counter `i`; `rng_key` is the raw key
     data (`jax.random.key_data`) of the chain's key stream, so the whole state
     is plain arrays that can be built, sliced and saved with NumPy.
+    `mean_accept_prob` is NumPyro's running mean of the acceptance probability
+    over the current phase: warmup iterations while warming up, then all
+    sampling iterations so far (it carries over when sampling continues from
+    `post_warmup_state`).
     """
 
     z: Any
@@ -47,6 +51,7 @@ class MCMCState(NamedTuple):
     z_grad: Any
     adapt_state: WindowAdaptationState
     rng_key: jax.Array
+    mean_accept_prob: jax.Array
 
     @property
     def i(self):
@@ -76,9 +81,13 @@ def build_program(
 
     `chain_inputs = (init_z, state_in, chain_id)` carry a leading chain axis
     unless `config.chain_method == "sequential"`. `shared = (rng_key, fresh,
-    n_warm_left, n_draws, schedule)` is common to all chains, so the loop trip
-    count is the same for every chain (a vmapped loop then has an unbatched
-    counter and the progress callback an unbatched predicate);
+    n_warm_left, n_draws, record_start, schedule)` is common to all chains, so
+    the loop trip count is the same for every chain (a vmapped loop then has an
+    unbatched counter and the progress callback an unbatched predicate); draws
+    are recorded from loop iteration `record_start` on (after the warmup and
+    the discarded remainder `num_samples % thinning`, or inside the warmup for
+    `MCMC.warmup(collect_warmup=True)`), and the loop ends after the warmup or
+    after `n_draws` recorded draws, whichever is later;
     `schedule = (windows, num_windows, num_warmup)`. Per-chain keys are split
     from `rng_key` inside the program, so the host does no array work at all.
     """
@@ -105,7 +114,7 @@ def build_program(
 
     def one_chain(chain_inputs, shared, model_args):
         init_z, state_in, chain_id = chain_inputs
-        rng_key, fresh, n_warm_left, n_draws, schedule = shared
+        rng_key, fresh, n_warm_left, n_draws, record_start, schedule = shared
         windows, num_windows, n_warm = schedule
         args, kwargs = model_args
         raw_potential = problem.potential_fn(args, kwargs)
@@ -139,7 +148,12 @@ def build_program(
             pe = eqx.error_if(pe, ~jnp.all(jnp.stack(finite)), INIT_NOT_FINITE)
             h = ws.hmc_state
             return MCMCState(
-                h.position, pe, h.potential_energy_grad, ws.adapt_state, unwrap(key_run)
+                h.position,
+                pe,
+                h.potential_energy_grad,
+                ws.adapt_state,
+                unwrap(key_run),
+                jnp.zeros((), pe.dtype),
             )
 
         state = jax.lax.cond(fresh, start, lambda _: state_in, None)
@@ -156,7 +170,7 @@ def build_program(
 
         # here, outside the loop: data transposes are formed once per run
         flat_algo = adaptation(hoist_data_transposes(flat_potential, x0))
-        n_total = n_warm_left + n_draws * config.thinning
+        n_total = jnp.maximum(n_warm_left, record_start + n_draws * config.thinning)
         size = config.buffer_size
         z_buf = jnp.zeros((size,) + x0.shape, x0.dtype)
         fields = tuple(dict.fromkeys(ALWAYS_COLLECTED + config.extra_fields))
@@ -173,14 +187,19 @@ def build_program(
             )
             ws, info = flat_algo.step(sub, ws)
             h = ws.hmc_state
+            i, n_warm = ws.adapt_state.iteration, ws.adapt_state.num_warmup
+            n = jnp.where(i > n_warm, i - n_warm, i).astype(dtype)
+            mean_acc = state.mean_accept_prob
+            mean_acc = mean_acc + (info.accept_prob.astype(dtype) - mean_acc) / n
             new = MCMCState(
                 h.position,
                 h.potential_energy,
                 h.potential_energy_grad,
                 ws.adapt_state,
                 unwrap(key),
+                mean_acc,
             )
-            s = j - n_warm_left
+            s = j - record_start
             idx = jnp.where(
                 (s >= 0) & ((s + 1) % config.thinning == 0), s // config.thinning, size
             )
@@ -313,7 +332,7 @@ def _identity(x):
 def _field_dtype(name, float_dtype):
     if name == "diverging":
         return jnp.bool_
-    if name in ("num_steps", "tree_depth"):
+    if name in ("num_steps", "tree_depth", "i"):
         return jnp.int32
     return float_dtype
 
@@ -325,6 +344,10 @@ def _extract(name: str, info, state: MCMCState):
         return state.potential_energy
     if name in ("adapt_state.step_size", "step_size"):
         return state.adapt_state.step_size
+    if name == "mean_accept_prob":
+        return state.mean_accept_prob
+    if name == "i":
+        return state.adapt_state.iteration
     raise ValueError(
         f"Unknown extra field {name!r}; choose from {INFO_FIELDS + STATE_FIELDS}."
     )

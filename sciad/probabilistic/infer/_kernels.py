@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
+import numpy as np
 
 from . import _hmc, _nuts
 from ._init_strategies import init_to_uniform
@@ -49,6 +50,15 @@ class AbstractHMCKernel(eqx.Module):
                 raise TypeError(
                     f"`{name}` must be callable; got {type(value).__name__}."
                 )
+        if not isinstance(self.dense_mass, bool | np.bool_):
+            # NumPyro's block form silently meant "all dense" here before
+            raise TypeError(
+                "`dense_mass` must be True or False; got "
+                f"{self.dense_mass!r}. NumPyro's block form (a list of site-name "
+                "tuples, dense within each block) is not supported: use "
+                "dense_mass=True for one dense matrix over all sites, or "
+                "reparameterise the correlated sites."
+            )
         if not self.step_size > 0:
             raise ValueError(f"`step_size` must be positive; got {self.step_size}.")
         if not 0 < self.target_accept_prob < 1:

@@ -145,7 +145,10 @@ class MCMC:
             *args, **kwargs: model arguments.
             extra_fields: per-draw fields to collect besides `diverging` and
                 `energy`: `accept_prob`, `num_steps`, `tree_depth`,
-                `potential_energy`, `adapt_state.step_size`.
+                `potential_energy`, `adapt_state.step_size`, and as in NumPyro
+                `i` (the iteration count, warmup included, after the draw's
+                transition) and `mean_accept_prob` (the running mean of
+                `accept_prob` over the phase; see `MCMCState`).
             init_params: initial unconstrained position (leading chain axis
                 when `num_chains > 1`, or broadcast); required with
                 `potential_fn`.
@@ -180,23 +183,55 @@ class MCMC:
             self._num_kept,
             self._num_kept,
             start=self.post_warmup_state,
+            n_skip=self.num_samples % self.thinning,
         )
         self._store(*out)
         self._warn()
 
-    def warmup(self, rng_key, *args, extra_fields=(), init_params=None, **kwargs):
-        """Run only the warmup; sets `post_warmup_state` so `run` samples next."""
-        state, _, _ = self._execute(
-            rng_key,
-            args,
-            kwargs,
-            init_params,
-            extra_fields,
-            0,
-            self._num_kept,
-            start=None,
-        )
-        self._last_state = state
+    def warmup(
+        self,
+        rng_key,
+        *args,
+        extra_fields=(),
+        collect_warmup=False,
+        init_params=None,
+        **kwargs,
+    ):
+        """Run only the warmup; sets `post_warmup_state` so `run` samples next.
+
+        With `collect_warmup=True` the warmup draws are kept, as in NumPyro:
+        `get_samples()` and `get_extra_fields()` then return
+        `num_warmup // thinning` draws, the last of each `thinning` iterations
+        (the first `num_warmup % thinning` iterations are not recorded).
+        Collecting compiles a program of its own (its buffers have another
+        size); without it, `warmup` and the following `run` share one program.
+        """
+        if collect_warmup:
+            kept = self.num_warmup // self.thinning
+            state, samples, extras = self._execute(
+                rng_key,
+                args,
+                kwargs,
+                init_params,
+                extra_fields,
+                0,
+                kept,
+                start=None,
+                collect_warmup=True,
+            )
+            self._store(state, samples, extras)
+        else:
+            state, _, _ = self._execute(
+                rng_key,
+                args,
+                kwargs,
+                init_params,
+                extra_fields,
+                0,
+                self._num_kept,
+                start=None,
+            )
+            self._last_state = state
         self.post_warmup_state = self.last_state
 
     def _execute(
@@ -209,8 +244,15 @@ class MCMC:
         n_draws,
         buffer_size,
         start,
+        collect_warmup=False,
+        n_skip=0,
     ):
         """Run the compiled program; `start=None` initialises and warms up.
+
+        After the warmup, `n_skip` iterations are run and discarded, then
+        `n_draws * thinning` iterations yield `n_draws` draws (the last of every
+        `thinning`); with `collect_warmup`, the draws come from the warmup
+        itself instead.
 
         All host-side preparation is NumPy: an eager JAX op would compile a tiny
         XLA program of its own, which costs more than it looks on a busy CPU.
@@ -259,14 +301,20 @@ class MCMC:
             state_in = self._dummy_state(problem, rng_key, init_z, args, kwargs)
             fresh, n_warm_left = True, self.num_warmup
         chain_ids = np.arange(self.num_chains, dtype=np.int32)
+        if collect_warmup:  # NumPyro's rule: the first remainder is not recorded
+            record_start = n_warm_left % self.thinning
+            n_kept = n_warm_left // self.thinning
+        else:
+            record_start, n_kept = n_warm_left + n_skip, n_draws
         shared = (
             rng_key,
             np.asarray(fresh),
             np.int32(n_warm_left),
             np.int32(n_draws),
+            np.int32(record_start),
             schedule,
         )
-        total = n_warm_left + n_draws * self.thinning
+        total = max(n_warm_left, record_start + n_draws * self.thinning)
         bars = _progress.Bars(self.num_chains, total) if progress else _NullContext()
         try:
             with bars:
@@ -287,7 +335,7 @@ class MCMC:
             why = diagnose_init(problem, args, kwargs, init_z, self.num_chains)
             raise ValueError(why) from None
         state, samples, extras = out
-        trim = (lambda a: a[:, :n_draws]) if n_draws < buffer_size else (lambda a: a)
+        trim = (lambda a: a[:, :n_kept]) if n_kept < buffer_size else (lambda a: a)
         return (
             state,
             jax.tree.map(trim, samples),
@@ -379,6 +427,7 @@ class MCMC:
                 h.potential_energy_grad,
                 ws.adapt_state,
                 data,
+                h.potential_energy,
             )
 
         first = jax.tree.map(lambda a: a[0], init_z)
@@ -450,6 +499,10 @@ class MCMC:
         if self.num_chains == 1:
             return jax.tree.map(lambda a: a[0], self._last_state)
         return self._last_state
+
+    def transfer_states_to_host(self):
+        """NumPyro's memory saver; a no-op here: states are host NumPy arrays."""
+        return None
 
     def get_samples(self, group_by_chain: bool = False):
         """Draws per site, shaped `(chains, draws, ...)` or `(chains*draws, ...)`."""

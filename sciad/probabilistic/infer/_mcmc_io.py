@@ -19,7 +19,8 @@ from ._adaptation import DualAveragingState, WelfordState
 from ._chain import MCMCState
 from ._warmup import WindowAdaptationState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the state holds `mean_accept_prob`
+READABLE_VERSIONS = (1, 2)
 
 
 def _encode(group: str, tree, out: dict) -> None:
@@ -111,8 +112,15 @@ def load(mcmc, path) -> dict:
         }
     )
     mcmc._key_impl = meta["key_impl"]
+    # version 1 had no running mean: it restarts (as after a warmup)
+    mean_accept = raw.get("mean_accept_prob", np.zeros_like(raw["potential_energy"]))
     mcmc._last_state = MCMCState(
-        raw["z"], raw["potential_energy"], raw["z_grad"], adapt_state, raw["rng_key"]
+        raw["z"],
+        raw["potential_energy"],
+        raw["z_grad"],
+        adapt_state,
+        raw["rng_key"],
+        mean_accept,
     )
     mcmc._samples = samples
     mcmc._extra_fields = extra
@@ -121,10 +129,10 @@ def load(mcmc, path) -> dict:
 
 def _check_compatible(mcmc, meta, raw, path) -> None:
     """A saved state must fit `mcmc`, or `run` would fail deep in the program."""
-    if meta.get("version") != FORMAT_VERSION:
+    if meta.get("version") not in READABLE_VERSIONS:
         raise ValueError(
             f"{os.fspath(path)!r} has format version {meta.get('version')}; this "
-            f"sciad reads version {FORMAT_VERSION}."
+            f"sciad reads versions {READABLE_VERSIONS}."
         )
     iteration = np.asarray(raw["adapt_state"]["iteration"])
     chains = iteration.shape[0] if iteration.ndim else 1
@@ -198,6 +206,8 @@ def run_with_checkpoints(
             n,
             every,
             start=mcmc._last_state,
+            # as `run`: the remainder is discarded before the first draw
+            n_skip=mcmc.num_samples % mcmc.thinning if done == 0 else 0,
         )
         if mcmc._samples is not None:
             samples = jax.tree.map(

@@ -58,8 +58,26 @@ def _warn_unused(samples, tr, who):
             f"model does not have; they are ignored (the model's sites: "
             f"{_site_names(tr)}).",
             UserWarning,
-            stacklevel=2,
+            stacklevel=_user_stacklevel(),
         )
+
+
+def _user_stacklevel() -> int:
+    """`stacklevel` of the first caller outside sciad and JAX.
+
+    The warning is raised while tracing under `vmap`, many frames below the
+    user's `Predictive(...)(key)` or `log_likelihood(...)` call.
+    """
+    import os
+    import sys
+
+    internal = tuple(
+        os.path.dirname(m.__file__) + os.sep for m in (sys.modules["sciad"], jax)
+    )
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class Predictive:
