@@ -1,5 +1,6 @@
 """Prior/posterior predictive sampling and pointwise log-likelihoods (vmapped)."""
 
+import sys
 import warnings
 from collections.abc import Callable, Collection
 from typing import Any
@@ -58,26 +59,34 @@ def _warn_unused(samples, tr, who):
             f"model does not have; they are ignored (the model's sites: "
             f"{_site_names(tr)}).",
             UserWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=_user_stacklevel(sys._getframe()),
         )
 
 
-def _user_stacklevel() -> int:
-    """`stacklevel` of the first caller outside sciad and JAX.
+def _user_stacklevel(frame) -> int:
+    """`stacklevel`, for a warning raised in `frame`, of the first caller outside
+    sciad and JAX.
 
     The warning is raised while tracing under `vmap`, many frames below the
-    user's `Predictive(...)(key)` or `log_likelihood(...)` call.
+    user's `Predictive(...)(key)` or `log_likelihood(...)` call. Frames of
+    runtime type checkers wrapping sciad's functions (jaxtyping, beartype)
+    are skipped too.
     """
-    import os
-    import sys
-
-    internal = tuple(
-        os.path.dirname(m.__file__) + os.sep for m in (sys.modules["sciad"], jax)
-    )
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(internal):
+    level = 1
+    while frame is not None and _internal(frame):
         frame, level = frame.f_back, level + 1
     return level
+
+
+_INTERNAL_MODULES = ("sciad", "jax", "jaxtyping", "beartype")
+
+
+def _internal(frame) -> bool:
+    module = frame.f_globals.get("__name__", "")
+    return (
+        module.split(".")[0] in _INTERNAL_MODULES
+        or frame.f_code.co_filename.startswith("<")  # generated wrappers
+    )
 
 
 class Predictive:
