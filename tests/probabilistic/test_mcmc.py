@@ -359,8 +359,6 @@ def test_bad_arguments():
         )
     with pytest.raises(ValueError, match="max_tree_depth.*got 0"):
         NUTS(potential_fn=_tiny_potential, max_tree_depth=0)
-    with pytest.raises(TypeError, match="dense_mass"):  # NumPyro's block form
-        NUTS(potential_fn=_tiny_potential, dense_mass=[("a", "b")])
     mcmc = MCMC(NUTS(potential_fn=_tiny_potential), num_warmup=1, num_samples=1)
     assert mcmc.transfer_states_to_host() is None  # NumPyro's API; a no-op here
     with pytest.raises(ValueError, match="trajectory_length.*got -1"):

@@ -150,3 +150,62 @@ def test_dense_mass_correlated_gaussian():
     np.testing.assert_allclose(inv_mass, cov, rtol=0.35, atol=0.15)
     # with the right metric the posterior is isotropic: short trajectories
     assert float(np.mean(mcmc.get_extra_fields()["num_steps"])) < 8
+
+
+def test_dense_mass_blocks_as_numpyro():
+    """`dense_mass=[("x",)]`: x gets a dense block, the other site stays diagonal."""
+    cov = np.array([[1.0, 0.9], [0.9, 1.0]])
+    prec = jnp.asarray(np.linalg.inv(cov))
+    scales = np.array([3.0, 0.5])
+
+    def potential(z):
+        return 0.5 * z["x"] @ prec @ z["x"] + 0.5 * jnp.sum((z["y"] / scales) ** 2)
+
+    mcmc = MCMC(
+        NUTS(potential_fn=potential, dense_mass=[("x",)]),
+        num_warmup=400,
+        num_samples=1500,
+        progress_bar=False,
+    )
+    init = {"x": jnp.zeros(2), "y": jnp.zeros(2)}
+    mcmc.run(jr.key(5), init_params=init)
+    inv_mass = np.asarray(mcmc.last_state.adapt_state.inverse_mass_matrix)
+    # layout: x (sorted first) then y; nothing outside the x block and diagonal
+    mask = np.zeros((4, 4), bool)
+    mask[:2, :2] = True
+    mask |= np.eye(4, dtype=bool)
+    assert np.all(inv_mass[~mask] == 0)
+    np.testing.assert_allclose(inv_mass[:2, :2], cov, rtol=0.35, atol=0.15)
+    np.testing.assert_allclose(np.diag(inv_mass)[2:], scales**2, rtol=0.35)
+    draws = mcmc.get_samples()
+    _check_moments(draws["x"], np.zeros(2), np.ones(2))
+    _check_moments(draws["y"], np.zeros(2), scales)
+
+
+def test_dense_mass_blocks_are_checked():
+    def potential(z):
+        return 0.5 * jnp.sum(z["x"] ** 2) + 0.5 * jnp.sum(z["y"] ** 2)
+
+    init = {"x": jnp.zeros(2), "y": jnp.zeros(1)}
+    for blocks, match in [
+        ([("x", "z")], "site 'z', which is not a latent site.*'x', 'y'"),
+        ([("x",), ("y", "x")], "site 'x' is in two blocks"),
+    ]:
+        mcmc = MCMC(
+            NUTS(potential_fn=potential, dense_mass=blocks),
+            num_warmup=2,
+            num_samples=2,
+            progress_bar=False,
+        )
+        with pytest.raises(ValueError, match=match):
+            mcmc.run(jr.key(0), init_params=init)
+    with pytest.raises(ValueError, match="needs a model, or a dict position"):
+        MCMC(
+            NUTS(potential_fn=lambda x: jnp.sum(x**2), dense_mass=[("x",)]),
+            num_warmup=2,
+            num_samples=2,
+            progress_bar=False,
+        ).run(jr.key(0), init_params=jnp.zeros(2))
+    for bad in ([], [()], ["x"], [(1,)], "x"):
+        with pytest.raises(TypeError, match="dense_mass"):
+            NUTS(potential_fn=potential, dense_mass=bad)

@@ -99,11 +99,14 @@ def build_program(
         def wrap(data):
             return jr.wrap_key_data(data, impl=config.key_impl)
 
+    mass_mask = kernel.mass_matrix_mask(problem.prototype_z)
+
     def adaptation(potential_fn):
         return window_adaptation(
             kernel.build_kernel(potential_fn),
             potential_fn,
-            dense_mass=kernel.dense_mass,
+            dense_mass=bool(kernel.dense_mass),
+            mass_mask=mass_mask,
             adapt_step_size=kernel.adapt_step_size,
             adapt_mass_matrix=kernel.adapt_mass_matrix,
             target_accept_prob=kernel.target_accept_prob,

@@ -29,6 +29,23 @@ class Problem(NamedTuple):
     model: Callable | None = None  # None for a raw `potential_fn`
 
 
+def _as_dense_mass(value):
+    """`True`/`False`, or NumPyro's blocks: a list of tuples of site names."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    blocks = tuple(value) if isinstance(value, list | tuple) else None
+    if (
+        not blocks
+        or not all(isinstance(b, list | tuple) and b for b in blocks)
+        or not all(isinstance(n, str) for b in blocks for n in b)
+    ):
+        raise TypeError(
+            "`dense_mass` must be True, False or a non-empty list of non-empty "
+            f"tuples of site names (NumPyro's blocks); got {value!r}."
+        )
+    return tuple(tuple(b) for b in blocks)
+
+
 class AbstractHMCKernel(eqx.Module):
     """Shared configuration of the gradient-based kernels."""
 
@@ -37,7 +54,9 @@ class AbstractHMCKernel(eqx.Module):
     step_size: float = eqx.field(static=True, default=1.0)
     adapt_step_size: bool = eqx.field(static=True, default=True)
     adapt_mass_matrix: bool = eqx.field(static=True, default=True)
-    dense_mass: bool = eqx.field(static=True, default=False)
+    dense_mass: bool | tuple[tuple[str, ...], ...] = eqx.field(
+        static=True, default=False, converter=_as_dense_mass
+    )
     target_accept_prob: float = eqx.field(static=True, default=0.8)
     init_strategy: Callable = eqx.field(static=True, default=init_to_uniform)
 
@@ -50,15 +69,6 @@ class AbstractHMCKernel(eqx.Module):
                 raise TypeError(
                     f"`{name}` must be callable; got {type(value).__name__}."
                 )
-        if not isinstance(self.dense_mass, bool | np.bool_):
-            # NumPyro's block form silently meant "all dense" here before
-            raise TypeError(
-                "`dense_mass` must be True or False; got "
-                f"{self.dense_mass!r}. NumPyro's block form (a list of site-name "
-                "tuples, dense within each block) is not supported: use "
-                "dense_mass=True for one dense matrix over all sites, or "
-                "reparameterise the correlated sites."
-            )
         if not self.step_size > 0:
             raise ValueError(f"`step_size` must be positive; got {self.step_size}.")
         if not 0 < self.target_accept_prob < 1:
@@ -67,6 +77,48 @@ class AbstractHMCKernel(eqx.Module):
 
     def build_kernel(self, potential_fn: Callable) -> Callable:
         raise NotImplementedError
+
+    def mass_matrix_mask(self, prototype_z) -> np.ndarray | None:
+        """The block structure of a `dense_mass` given as site-name tuples.
+
+        Returns None for `dense_mass=True`/`False`, else a boolean `(d, d)`
+        matrix over the flat position (sites in `ravel_pytree` order): True
+        within each block and on the diagonal. The adapted inverse mass matrix
+        is zero elsewhere, so each block is dense and every other site diagonal.
+        """
+        if isinstance(self.dense_mass, bool):
+            return None
+        if not isinstance(prototype_z, dict):
+            raise ValueError(
+                "`dense_mass` as site-name tuples needs a model, or a dict "
+                f"position for `potential_fn`; got a {type(prototype_z).__name__}."
+            )
+        # `ravel_pytree` lays a dict's leaves out in sorted key order
+        sizes = {
+            k: int(np.prod(getattr(v, "shape", np.shape(v))))
+            for k, v in sorted(prototype_z.items())
+        }
+        offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()]), strict=False))
+        mask = np.eye(sum(sizes.values()), dtype=bool)
+        seen: dict = {}
+        for block in self.dense_mass:
+            idx = []
+            for name in block:
+                if name not in sizes:
+                    raise ValueError(
+                        f"`dense_mass` names site {name!r}, which is not a latent "
+                        f"site; the latent sites are {sorted(sizes)}."
+                    )
+                if name in seen:
+                    raise ValueError(
+                        f"`dense_mass`: site {name!r} is in two blocks, "
+                        f"{seen[name]} and {block}."
+                    )
+                seen[name] = block
+                start = int(offsets[name])
+                idx.extend(range(start, start + sizes[name]))
+            mask[np.ix_(idx, idx)] = True
+        return mask
 
     def setup(self, rng_key, args: tuple, kwargs: dict, init_params=None) -> Problem:
         """Eager, once per model and argument shapes: build the `Problem`."""
@@ -131,7 +183,11 @@ class HMC(AbstractHMCKernel):
             `num_steps`; `trajectory_length` is then ignored).
         adapt_step_size: dual-averaging step size adaptation during warmup.
         adapt_mass_matrix: Welford mass-matrix adaptation during warmup.
-        dense_mass: dense rather than diagonal mass matrix.
+        dense_mass: dense rather than diagonal mass matrix; or, as in NumPyro,
+            a list of tuples of site names, e.g. `[("a", "b"), ("c",)]`: each
+            tuple's sites share one dense block, every other site is diagonal.
+            (The blocks are held in one masked `d x d` matrix, so a step costs
+            what `dense_mass=True` costs.)
         target_accept_prob: target mean acceptance probability.
         init_strategy: initialisation strategy (default `init_to_uniform`).
 

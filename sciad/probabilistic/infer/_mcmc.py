@@ -412,7 +412,7 @@ class MCMC:
             pot = problem.potential_fn(args, kwargs)
             # only `init` is used, which never calls the kernel
             algo = window_adaptation(
-                _no_kernel, pot, dense_mass=self.sampler.dense_mass
+                _no_kernel, pot, dense_mass=bool(self.sampler.dense_mass)
             )
             # the program casts the potential to the position's dtype, so the
             # potential need not be traced here

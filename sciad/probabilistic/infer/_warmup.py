@@ -80,6 +80,7 @@ def window_adaptation(
     adapt_mass_matrix: bool = True,
     target_accept_prob: float = 0.8,
     inline_search: bool = False,
+    mass_mask: np.ndarray | None = None,
 ) -> WindowAdaptation:
     r"""Stan-style warmup around `kernel(key, state, step_size, inverse_mass_matrix)`.
 
@@ -105,6 +106,12 @@ def window_adaptation(
     `find_reasonable_step_size`, and all trials of one search share one
     momentum draw.
 
+    With `dense_mass=True`, a boolean `mass_mask` (`d x d`, symmetric, true on
+    the diagonal) fixes the adapted inverse mass matrix at zero outside it:
+    NumPyro's block-diagonal `dense_mass` (see `NUTS.mass_matrix_mask`). The
+    masked estimate is the block-diagonal part of a positive definite
+    matrix, hence positive definite itself.
+
     Example:
         >>> algo = window_adaptation(build_nuts_kernel(U), U)
         >>> state = algo.init(x0, 1000)
@@ -121,6 +128,16 @@ def window_adaptation(
         )
     da = dual_averaging()
     welford = welford_covariance(dense_mass)
+    if mass_mask is not None:
+        if not dense_mass:
+            raise ValueError("`mass_mask` needs `dense_mass=True`.")
+        mask = np.asarray(mass_mask, bool)
+        if mask.ndim != 2 or not (mask == mask.T).all() or not mask.diagonal().all():
+            raise ValueError(
+                "`mass_mask` must be a symmetric boolean matrix, true on the diagonal."
+            )
+        estimate = welford.final
+        welford = welford._replace(final=lambda st: jnp.where(mask, estimate(st), 0))
 
     def init(
         position,
