@@ -209,3 +209,10 @@ def test_dense_mass_blocks_are_checked():
     for bad in ([], [()], ["x"], [(1,)], "x"):
         with pytest.raises(TypeError, match="dense_mass"):
             NUTS(potential_fn=potential, dense_mass=bad)
+    kernel = build_nuts_kernel(potential)
+    with pytest.raises(ValueError, match="`mass_mask` needs `dense_mass=True`"):
+        window_adaptation(kernel, potential, mass_mask=np.eye(3, dtype=bool))
+    with pytest.raises(ValueError, match="symmetric boolean matrix"):
+        window_adaptation(
+            kernel, potential, dense_mass=True, mass_mask=np.triu(np.ones((3, 3)))
+        )
