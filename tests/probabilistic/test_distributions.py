@@ -135,7 +135,61 @@ def _table():
             dist.LowRankMultivariateNormal(_MU4, _W, _D),
             [st.multivariate_normal(_MU4, _W @ _W.T + np.diag(_D))],
         ),
+        **_more_table(),
     }
+
+
+def _more_table():
+    # drawn after the entries above, so their parameters do not move
+    loc, scale = _u(-2, 2), _u(0.5, 2)
+    k, alpha, df = _u(0.6, 3), _u(2.5, 5), _u(1, 8)
+    a, b, n = _u(0.5, 3), _u(0.5, 3), np.array([1, 6, 15])
+    low = np.array([-3, 0, 2])
+    gate, rate = _u(0.05, 0.6), _u(0.5, 6)
+    grw_scale, t = _u(0.5, 2, 2), np.arange(1, 5)
+    return {
+        "Gumbel": (dist.Gumbel(loc, scale), st.gumbel_r(loc, scale)),
+        "Weibull": (dist.Weibull(scale, k), st.weibull_min(k, scale=scale)),
+        "Pareto": (dist.Pareto(scale, alpha), st.pareto(alpha, scale=scale)),
+        "Chi2": (dist.Chi2(df), st.chi2(df)),
+        "BetaBinomial": (dist.BetaBinomial(a, b, n), st.betabinom(n, a, b)),
+        "DiscreteUniform": (
+            dist.DiscreteUniform(low, low + n),
+            st.randint(low, low + n + 1),
+        ),
+        "ZeroInflatedPoisson": (
+            dist.ZeroInflatedPoisson(gate, rate),
+            _ZeroInflatedPoissonRef(gate, rate),
+        ),
+        "GaussianRandomWalk": (
+            dist.GaussianRandomWalk(grw_scale, num_steps=4),
+            [st.multivariate_normal(np.zeros(4), s**2 * np.minimum.outer(t, t))
+             for s in grw_scale],
+        ),
+    }  # fmt: skip
+
+
+class _ZeroInflatedPoissonRef:
+    """scipy-style reference: a two-component mixture written out with scipy."""
+
+    def __init__(self, gate, rate):
+        self.gate, self.rate = gate, rate
+
+    def rvs(self, size, random_state):
+        k = st.poisson(self.rate).rvs(size=size, random_state=random_state)
+        return np.where(random_state.uniform(size=size) < self.gate, 0, k)
+
+    def logpmf(self, x):
+        g, pmf = self.gate, st.poisson(self.rate).pmf(x)
+        return np.log(np.where(x == 0, g, 0.0) + (1 - g) * pmf)
+
+    def mean(self):
+        return (1 - self.gate) * self.rate
+
+    def var(self):
+        m = self.mean()
+        second = (1 - self.gate) * (self.rate + self.rate**2)
+        return second - m**2
 
 
 TABLE = _table()
@@ -387,6 +441,57 @@ def test_log_prob_gradients():
     )
 
 
+def test_log_prob_gradients_of_the_newer_families():
+    import sciad
+
+    x = {
+        "Gumbel": 0.4, "Weibull": 1.3, "Pareto": 2.5, "Chi2": 1.7,
+        "BetaBinomial": 4.0, "ZeroInflatedPoisson": 0.0,
+        "ZeroInflatedPoisson-pos": 3.0, "GaussianRandomWalk": jnp.array([0.3, -0.2]),
+    }  # fmt: skip
+    make = {
+        "Gumbel": lambda p: dist.Gumbel(p[0], p[1]),
+        "Weibull": lambda p: dist.Weibull(p[0], p[1]),
+        "Pareto": lambda p: dist.Pareto(p[0], p[1]),
+        "Chi2": lambda p: dist.Chi2(p[0]),
+        "BetaBinomial": lambda p: dist.BetaBinomial(p[0], p[1], 9),
+        "ZeroInflatedPoisson": lambda p: dist.ZeroInflatedPoisson(p[0] / 4, p[1]),
+        "ZeroInflatedPoisson-pos": lambda p: dist.ZeroInflatedPoisson(p[0] / 4, p[1]),
+        "GaussianRandomWalk": lambda p: dist.GaussianRandomWalk(p[0], 2),
+    }
+
+    def f(params):
+        return {n: make[n](p).log_prob(x[n]) for n, p in params.items()}
+
+    params = {n: jnp.array([1.2, 2.7]) for n in make}
+    params["Pareto"] = jnp.array([0.8, 2.7])
+    sciad.check_grads(f, (params,), order=1, modes=("rev",))
+
+
+def test_newer_families_edges():
+    # the density of Weibull(k=1) at 0 is the exponential's, not 0 * log 0 = NaN
+    np.testing.assert_allclose(dist.Weibull(2.0, 1.0).log_prob(0.0), -np.log(2.0))
+    assert dist.Pareto(1.0, 3.0).log_prob(0.5) == -np.inf
+    assert jnp.isinf(dist.Pareto(1.0, 1.5).variance)
+    assert jnp.isinf(dist.Pareto(1.0, 0.5).mean)
+    # no underflow to log(0) at a large rate without a gate
+    np.testing.assert_allclose(
+        dist.ZeroInflatedPoisson(0.0, 200.0).log_prob(0.0), -200.0, rtol=1e-6
+    )
+    np.testing.assert_array_equal(
+        dist.BetaBinomial(2.0, 3.0, 4).enumerate_support(), np.arange(5)
+    )
+    np.testing.assert_array_equal(
+        dist.DiscreteUniform(-1, 2).enumerate_support(), [-1, 0, 1, 2]
+    )
+    with pytest.raises(ValueError, match="one support for the whole batch"):
+        dist.DiscreteUniform(np.array([0, 1]), 3).enumerate_support()
+    with pytest.raises(ValueError, match="num_steps"):
+        dist.GaussianRandomWalk(1.0, num_steps=0)
+    with pytest.raises(ValueError, match="gate"):
+        dist.ZeroInflatedPoisson(1.5, 2.0, validate_args=True)
+
+
 def test_reparametrized_samples_are_differentiable():
     def f(loc, scale):
         return jnp.sum(dist.Normal(loc, scale).sample(jr.key(0), (3,)))
@@ -404,18 +509,19 @@ CDF = {
     "Normal", "StudentT", "Cauchy", "Laplace", "Logistic", "HalfNormal",
     "HalfCauchy", "LogNormal", "Exponential", "Gamma", "InverseGamma", "Beta",
     "Uniform", "Bernoulli", "Bernoulli-logits", "Binomial", "Binomial-logits",
-    "Poisson",
+    "Poisson", "Gumbel", "Weibull", "Pareto", "Chi2", "DiscreteUniform",
 } | TRUNC  # fmt: skip
 ICDF = {
     "Normal", "Cauchy", "Laplace", "Logistic", "HalfNormal", "HalfCauchy",
-    "LogNormal", "Exponential", "Uniform",
+    "LogNormal", "Exponential", "Uniform", "Gumbel", "Weibull", "Pareto",
 } | TRUNC  # fmt: skip
 ENTROPY = {
     "Normal", "StudentT", "Cauchy", "Laplace", "Logistic", "HalfNormal",
     "HalfCauchy", "LogNormal", "Exponential", "Gamma", "InverseGamma", "Beta",
     "Uniform", "Bernoulli", "Bernoulli-logits", "Dirichlet",
     "MultivariateNormal-cov", "MultivariateNormal-tril", "MultivariateNormal-prec",
-    "LowRankMultivariateNormal",
+    "LowRankMultivariateNormal", "Gumbel", "Weibull", "Pareto", "Chi2",
+    "DiscreteUniform",
 } | TRUNC  # fmt: skip
 _cdf = jax.jit(lambda d, x: d.cdf(x))
 _icdf = jax.jit(lambda d, q: d.icdf(q))
@@ -491,12 +597,12 @@ GRAD_GROUPS = {
     "elementary": [
         "Normal", "Cauchy", "Laplace", "Logistic", "HalfNormal", "HalfCauchy",
         "LogNormal", "Exponential", "Uniform", "MultivariateNormal-tril",
-        "LowRankMultivariateNormal", "Dirichlet",
+        "LowRankMultivariateNormal", "Dirichlet", "Gumbel", "Weibull", "Pareto",
     ],
     "truncated": ["TruncatedNormal"],
-    "special": ["Gamma", "InverseGamma", "StudentT", "Beta"],
+    "special": ["Gamma", "InverseGamma", "StudentT", "Beta", "Chi2"],
 }  # fmt: skip
-VALUE_ONLY_CDF = {"Gamma", "InverseGamma", "StudentT", "Beta"}
+VALUE_ONLY_CDF = {"Gamma", "InverseGamma", "StudentT", "Beta", "Chi2"}
 
 
 @pytest.mark.parametrize("group", sorted(GRAD_GROUPS))
@@ -569,6 +675,18 @@ _SCALAR_PARAMS = {
         (_u(1, 5), _u(0.2, 0.8)),
     ),
     "NegativeBinomial2": (dist.NegativeBinomial2, (_u(1, 10), _u(1, 4))),
+    "Gumbel": (dist.Gumbel, (_u(-2, 2), _u(0.5, 2))),
+    "Weibull": (dist.Weibull, (_u(0.5, 2), _u(0.6, 3))),
+    "Pareto": (dist.Pareto, (_u(0.5, 2), _u(2.5, 5))),
+    "BetaBinomial": (
+        dist.BetaBinomial,
+        (_u(0.5, 3), _u(0.5, 3), np.array([12.0, 12.0, 12.0])),
+    ),
+    "DiscreteUniform": (
+        dist.DiscreteUniform,
+        (np.array([-2.0, -2.0, -2.0]), np.array([3.0, 3.0, 3.0])),
+    ),
+    "ZeroInflatedPoisson": (dist.ZeroInflatedPoisson, (_u(0.05, 0.6), _u(0.5, 6))),
 }
 
 

@@ -19,8 +19,13 @@ from ._bounded import (
     TruncatedNormal as TruncatedNormal,
     Uniform as Uniform,
 )
+from ._compound import (
+    BetaBinomial as BetaBinomial,
+    ZeroInflatedPoisson as ZeroInflatedPoisson,
+)
 from ._continuous_real import (
     Cauchy as Cauchy,
+    Gumbel as Gumbel,
     Laplace as Laplace,
     Logistic as Logistic,
     Normal as Normal,
@@ -30,12 +35,14 @@ from ._discrete import (
     Bernoulli as Bernoulli,
     Binomial as Binomial,
     Categorical as Categorical,
+    DiscreteUniform as DiscreteUniform,
     Multinomial as Multinomial,
     Poisson as Poisson,
 )
 from ._lkj import LKJCholesky as LKJCholesky
 from ._multivariate import (
     Dirichlet as Dirichlet,
+    GaussianRandomWalk as GaussianRandomWalk,
     LowRankMultivariateNormal as LowRankMultivariateNormal,
     MultivariateNormal as MultivariateNormal,
 )
@@ -45,12 +52,15 @@ from ._negative_binomial import (
     NegativeBinomial2 as NegativeBinomial2,
 )
 from ._positive import (
+    Chi2 as Chi2,
     Exponential as Exponential,
     Gamma as Gamma,
     HalfCauchy as HalfCauchy,
     HalfNormal as HalfNormal,
     InverseGamma as InverseGamma,
     LogNormal as LogNormal,
+    Pareto as Pareto,
+    Weibull as Weibull,
 )
 from ._special import Delta as Delta, ImproperUniform as ImproperUniform, Unit as Unit
 from ._transformed import TransformedDistribution as TransformedDistribution

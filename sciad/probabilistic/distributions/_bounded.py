@@ -6,11 +6,12 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
-from jax.scipy.special import betainc, betaln, digamma, log_ndtr, ndtr, ndtri
+from jax.scipy.special import betainc, digamma, log_ndtr, ndtr, ndtri
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_dtype
+from ._betaln import betaln
 
 __all__ = ["Beta", "TruncatedNormal", "Uniform"]
 

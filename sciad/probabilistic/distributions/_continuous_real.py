@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import jax.random as jr
 from jax.scipy.special import (
     betainc,
-    betaln,
     digamma,
     expit,
     gammaln,
@@ -20,10 +19,12 @@ from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from ..._softplus import softplus
 from . import constraints
 from ._base import Distribution, promote_dtype
+from ._betaln import betaln
 
-__all__ = ["Cauchy", "Laplace", "Logistic", "Normal", "StudentT"]
+__all__ = ["Cauchy", "Gumbel", "Laplace", "Logistic", "Normal", "StudentT"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+_EULER_GAMMA = 0.5772156649015329
 
 
 class AbstractLocScale(Distribution):
@@ -230,3 +231,35 @@ class Logistic(AbstractLocScale):
     @property
     def variance(self) -> Array:
         return self._batch(self.scale**2 * math.pi**2 / 3)
+
+
+class Gumbel(AbstractLocScale):
+    r"""Gumbel (type I extreme value): $\log p = -(z + e^{-z}) - \log\sigma$,
+    $z = (x - \text{loc}) / \text{scale}$; reparametrised.
+    """
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        return self.loc + self.scale * jr.gumbel(
+            key, self.shape(sample_shape), self.loc.dtype
+        )
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        z = (value - self.loc) / self.scale
+        return -(z + jnp.exp(-z)) - jnp.log(self.scale)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        return jnp.exp(-jnp.exp(-(value - self.loc) / self.scale))
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        return self.loc - self.scale * jnp.log(-jnp.log(q))
+
+    def entropy(self) -> Float[Array, "..."]:
+        return self._batch(jnp.log(self.scale) + _EULER_GAMMA + 1)
+
+    @property
+    def mean(self) -> Array:
+        return self._batch(self.loc + _EULER_GAMMA * self.scale)
+
+    @property
+    def variance(self) -> Array:
+        return self._batch(self.scale**2 * math.pi**2 / 6)

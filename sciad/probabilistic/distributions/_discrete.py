@@ -27,7 +27,32 @@ from ..._softplus import softplus
 from . import constraints
 from ._base import Distribution, promote_dtype
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "Multinomial", "Poisson"]
+__all__ = [
+    "Bernoulli",
+    "Binomial",
+    "Categorical",
+    "DiscreteUniform",
+    "Multinomial",
+    "Poisson",
+]
+
+
+def count_support(d, low, high, expand):
+    """`enumerate_support` of `{low, ..., high}`, one range for the whole batch."""
+    name = type(d).__name__
+    if isinstance(low, jax.core.Tracer) or isinstance(high, jax.core.Tracer):
+        raise ValueError(f"{name}.enumerate_support needs concrete parameters")
+    low, high = np.asarray(low), np.asarray(high)
+    for bound in (low, high):
+        if bound.size and not np.all(bound == bound.flat[0]):
+            raise ValueError(
+                f"{name}.enumerate_support needs one support for the whole "
+                f"batch; got bounds {low} and {high}"
+            )
+    lo = int(low.flat[0]) if low.size else 0
+    k = (int(high.flat[0]) if high.size else lo) - lo + 1
+    values = _int(lo + jnp.arange(k)).reshape((k,) + (1,) * len(d.batch_shape))
+    return jnp.broadcast_to(values, (k,) + d.batch_shape) if expand else values
 
 
 def _one_of(cls_name, probs, logits):
@@ -160,18 +185,7 @@ class Binomial(Distribution):
         return jnp.where(k < 0, 0.0, jnp.where(k >= n, 1.0, c))
 
     def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
-        n = self.total_count
-        if isinstance(n, jax.core.Tracer):
-            raise ValueError("Binomial.enumerate_support needs a concrete total_count")
-        n = np.asarray(n)
-        if n.size and not np.all(n == n.flat[0]):
-            raise ValueError(
-                "Binomial.enumerate_support needs one total_count for the whole "
-                f"batch; got {n}"
-            )
-        k = int(n.flat[0]) + 1 if n.size else 1
-        values = _int(jnp.arange(k)).reshape((k,) + (1,) * len(self.batch_shape))
-        return jnp.broadcast_to(values, (k,) + self.batch_shape) if expand else values
+        return count_support(self, 0, self.total_count, expand)
 
     @property
     def mean(self) -> Array:
@@ -364,3 +378,53 @@ class Multinomial(Distribution):
     @property
     def variance(self) -> Array:
         return self.total_count[..., None] * self.probs * (1 - self.probs)
+
+
+class DiscreteUniform(Distribution):
+    """Uniform on the integers ``{low, ..., high}`` (both included)."""
+
+    low: jnp.ndarray
+    high: jnp.ndarray
+    arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
+    has_enumerate_support = True
+
+    def __init__(
+        self,
+        low: ArrayLike = 0,
+        high: ArrayLike = 1,
+        *,
+        validate_args: bool | None = None,
+    ):
+        self.low, self.high = promote_dtype(low, high)
+        self._finish_init(validate_args)
+
+    @property
+    def support(self):
+        return constraints.integer_interval(self.low, self.high)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        u = jr.uniform(key, self.shape(sample_shape), self.low.dtype)
+        n = self.high - self.low + 1
+        return _int(self.low + jnp.minimum(jnp.floor(u * n), n - 1))
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        inside = (value >= self.low) & (value <= self.high)
+        return jnp.where(inside, -jnp.log(self.high - self.low + 1), -jnp.inf)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        n = self.high - self.low + 1
+        return jnp.clip((jnp.floor(value) - self.low + 1) / n, 0.0, 1.0)
+
+    def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
+        return count_support(self, self.low, self.high, expand)
+
+    def entropy(self) -> Float[Array, "..."]:
+        return self._batch(jnp.log(self.high - self.low + 1))
+
+    @property
+    def mean(self) -> Array:
+        return self._batch((self.low + self.high) / 2)
+
+    @property
+    def variance(self) -> Array:
+        return self._batch(((self.high - self.low + 1) ** 2 - 1) / 12)

@@ -1,18 +1,26 @@
-"""Multivariate continuous distributions: Dirichlet, (low-rank) multivariate normal."""
+"""Multivariate continuous distributions: Dirichlet, (low-rank) multivariate normal,
+Gaussian random walk."""
 
 import math
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
 from jax.scipy.special import digamma, gammaln
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
-from ._base import Distribution, promote_params
+from ._base import Distribution, promote_dtype, promote_params
 
-__all__ = ["Dirichlet", "LowRankMultivariateNormal", "MultivariateNormal"]
+__all__ = [
+    "Dirichlet",
+    "GaussianRandomWalk",
+    "LowRankMultivariateNormal",
+    "MultivariateNormal",
+]
 
 
 class Dirichlet(Distribution):
@@ -282,3 +290,60 @@ class LowRankMultivariateNormal(Distribution):
     @property
     def variance(self) -> Array:
         return jnp.sum(self.cov_factor**2, -1) + self.cov_diag
+
+
+class GaussianRandomWalk(Distribution):
+    r"""$x_t = x_{t-1} + \sigma\varepsilon_t$, $x_0 = 0$, observed at $t = 1..T$
+    (``num_steps`` $= T$): event shape ``(T,)``, covariance
+    $\sigma^2 \min(s, t)$; reparametrised.
+    """
+
+    scale: jnp.ndarray
+    num_steps: int = eqx.field(static=True)
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.real_vector
+    reparametrized_params = ["scale"]
+
+    def __init__(
+        self,
+        scale: ArrayLike = 1.0,
+        num_steps: int = 1,
+        *,
+        validate_args: bool | None = None,
+    ):
+        if not isinstance(num_steps, int | np.integer) or num_steps < 1:
+            raise ValueError(
+                f"GaussianRandomWalk: `num_steps` must be an int >= 1; got "
+                f"{num_steps!r}."
+            )
+        (self.scale,) = promote_dtype(scale)
+        self.num_steps = int(num_steps)
+        self._finish_init(validate_args)
+
+    @property
+    def event_shape(self) -> tuple:
+        return (self.num_steps,)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        eps = jr.normal(key, self.shape(sample_shape), self.scale.dtype)
+        return jnp.cumsum(self.scale[..., None] * eps, axis=-1)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        value = jnp.asarray(value)
+        steps = jnp.diff(value, axis=-1, prepend=jnp.zeros_like(value[..., :1]))
+        z = steps / self.scale[..., None]
+        n = self.num_steps
+        return (
+            -0.5 * jnp.sum(z**2, -1)
+            - n * jnp.log(self.scale)
+            - n * 0.5 * math.log(2 * math.pi)
+        )
+
+    @property
+    def mean(self) -> Array:
+        return jnp.zeros(self.batch_shape + self.event_shape, self.scale.dtype)
+
+    @property
+    def variance(self) -> Array:
+        t = jnp.arange(1, self.num_steps + 1, dtype=self.scale.dtype)
+        return self.scale[..., None] ** 2 * t

@@ -14,6 +14,7 @@ from jax.scipy.special import (
     gammaln,
     ndtr,
     ndtri,
+    xlogy,
 )
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
@@ -22,15 +23,19 @@ from ._base import Distribution, promote_dtype
 from ._continuous_real import AbstractLocScale
 
 __all__ = [
+    "Chi2",
     "Exponential",
     "Gamma",
     "HalfCauchy",
     "HalfNormal",
     "InverseGamma",
     "LogNormal",
+    "Pareto",
+    "Weibull",
 ]
 
 _LOG_2 = math.log(2.0)
+_EULER_GAMMA = 0.5772156649015329
 
 
 def _positive_only(value, log_prob):
@@ -283,3 +288,129 @@ class InverseGamma(AbstractConcentrationRate):
         return self._batch(
             jnp.where(a > 2, self.rate**2 / ((safe - 1) ** 2 * (safe - 2)), jnp.inf)
         )
+
+
+class Chi2(Gamma):
+    r"""Chi-squared with ``df`` degrees of freedom: Gamma(df / 2, rate 1/2)."""
+
+    df: jnp.ndarray
+    arg_constraints = {"df": constraints.positive}
+    reparametrized_params = ["df"]
+
+    def __init__(self, df: ArrayLike, *, validate_args: bool | None = None):
+        (self.df,) = promote_dtype(df)
+        self.concentration = 0.5 * self.df
+        self.rate = jnp.asarray(0.5, self.df.dtype)
+        self._finish_init(validate_args)
+
+
+class Weibull(Distribution):
+    r"""Weibull with ``scale`` $\lambda$ and shape ``concentration`` $k$:
+    $P(X > x) = e^{-(x/\lambda)^k}$; reparametrised (NumPyro's argument order).
+    """
+
+    scale: jnp.ndarray
+    concentration: jnp.ndarray
+    arg_constraints = {
+        "scale": constraints.positive,
+        "concentration": constraints.positive,
+    }
+    support = constraints.positive
+    reparametrized_params = ["scale", "concentration"]
+
+    def __init__(
+        self,
+        scale: ArrayLike,
+        concentration: ArrayLike,
+        *,
+        validate_args: bool | None = None,
+    ):
+        self.scale, self.concentration = promote_dtype(scale, concentration)
+        self._finish_init(validate_args)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        shape = self.shape(sample_shape)
+        e = jr.exponential(key, shape, self.scale.dtype)
+        return self.scale * e ** (1 / self.concentration)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        k, z = self.concentration, value / self.scale
+        # xlogy: the density at 0 is k / scale for k = 1, not NaN
+        lp = jnp.log(k / self.scale) + xlogy(k - 1, z) - z**k
+        return _positive_only(value, lp)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        z = jnp.maximum(value, 0.0) / self.scale
+        return -jnp.expm1(-(z**self.concentration))
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        return self.scale * (-jnp.log1p(-q)) ** (1 / self.concentration)
+
+    def entropy(self) -> Float[Array, "..."]:
+        k = self.concentration
+        return self._batch(_EULER_GAMMA * (1 - 1 / k) + jnp.log(self.scale / k) + 1)
+
+    @property
+    def mean(self) -> Array:
+        return self._batch(self.scale * jnp.exp(gammaln(1 + 1 / self.concentration)))
+
+    @property
+    def variance(self) -> Array:
+        k = self.concentration
+        g1, g2 = gammaln(1 + 1 / k), gammaln(1 + 2 / k)
+        return self._batch(self.scale**2 * (jnp.exp(g2) - jnp.exp(2 * g1)))
+
+
+class Pareto(Distribution):
+    r"""Pareto type I on $[\text{scale}, \infty)$ with tail index ``alpha``:
+    $P(X > x) = (\text{scale}/x)^\alpha$; reparametrised.
+    """
+
+    scale: jnp.ndarray
+    alpha: jnp.ndarray
+    arg_constraints = {"scale": constraints.positive, "alpha": constraints.positive}
+    reparametrized_params = ["scale", "alpha"]
+
+    def __init__(
+        self, scale: ArrayLike, alpha: ArrayLike, *, validate_args: bool | None = None
+    ):
+        self.scale, self.alpha = promote_dtype(scale, alpha)
+        self._finish_init(validate_args)
+
+    @property
+    def support(self):
+        return constraints.greater_than(self.scale)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        e = jr.exponential(key, self.shape(sample_shape), self.scale.dtype)
+        return self.scale * jnp.exp(e / self.alpha)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        a = self.alpha
+        lp = jnp.log(a) + a * jnp.log(self.scale) - (a + 1) * jnp.log(value)
+        return jnp.where(value >= self.scale, lp, -jnp.inf)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        x = jnp.maximum(value, self.scale)
+        return -jnp.expm1(self.alpha * jnp.log(self.scale / x))
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        return self.scale * jnp.exp(-jnp.log1p(-q) / self.alpha)
+
+    def entropy(self) -> Float[Array, "..."]:
+        a = self.alpha
+        return self._batch(jnp.log(self.scale / a) + 1 / a + 1)
+
+    @property
+    def mean(self) -> Array:
+        a = self.alpha
+        return self._batch(
+            jnp.where(a > 1, a * self.scale / jnp.where(a > 1, a - 1, 1), jnp.inf)
+        )
+
+    @property
+    def variance(self) -> Array:
+        a = self.alpha
+        safe = jnp.where(a > 2, a, 3.0)
+        v = self.scale**2 * safe / ((safe - 1) ** 2 * (safe - 2))
+        return self._batch(jnp.where(a > 2, v, jnp.inf))
