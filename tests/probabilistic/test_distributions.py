@@ -733,3 +733,107 @@ def test_unbroadcast_parameters_match_broadcast(name, vector):
         assert jnp.shape(got[k]) == jnp.shape(want[k]), k
         # rtol: the same float64 formulas, evaluated with or without a broadcast
         np.testing.assert_allclose(got[k], want[k], rtol=1e-12, err_msg=k)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_ordered_logistic_against_its_cumulative_form():
+    eta, cut = np.array([-1.0, 0.3, 2.0]), np.array([-0.5, 0.7, 1.5])
+    d = dist.OrderedLogistic(eta, cut)
+    cum = np.concatenate(
+        [np.zeros((3, 1)), _sigmoid(cut - eta[:, None]), np.ones((3, 1))], 1
+    )
+    probs = np.diff(cum, axis=1)  # P(Y = k) = P(Y <= k) - P(Y <= k - 1)
+    assert d.batch_shape == (3,)
+    k = np.arange(4)[:, None]
+    np.testing.assert_allclose(jnp.exp(d.log_prob(k)), probs.T, rtol=1e-12)
+    # far in a tail the log-space form keeps precision: log(1 - sigmoid(41))
+    np.testing.assert_allclose(
+        dist.OrderedLogistic(40.0, np.array([-1.0, 0.0])).log_prob(0), -41.0, rtol=1e-9
+    )
+    draws = d.sample(jr.key(0), (20000,))
+    freq = np.stack([np.mean(draws == j, 0) for j in range(4)])
+    np.testing.assert_allclose(freq, probs.T, atol=0.02)  # 5 sd of 20000 draws
+    numpyro = pytest.importorskip("numpyro")
+    ref = numpyro.distributions.OrderedLogistic(eta, cut)
+    np.testing.assert_allclose(d.log_prob(k), ref.log_prob(k), rtol=1e-12)
+
+
+def test_mixture_same_family_scalar_components():
+    w, mu, sd = np.array([0.2, 0.5, 0.3]), np.array([-2.0, 0.0, 3.0]), _u(0.5, 2)
+    m = dist.MixtureSameFamily(dist.Categorical(probs=w), dist.Normal(mu, sd))
+    assert (m.batch_shape, m.event_shape) == ((), ())
+    x = np.linspace(-4.0, 6.0, 7)
+    comps = st.norm(mu, sd)
+    np.testing.assert_allclose(
+        m.log_prob(x), np.log(comps.pdf(x[:, None]) @ w), rtol=1e-12
+    )
+    np.testing.assert_allclose(m.cdf(x), comps.cdf(x[:, None]) @ w, rtol=1e-12)
+    mean = w @ mu
+    np.testing.assert_allclose(m.mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(m.variance, w @ (sd**2 + mu**2) - mean**2, rtol=1e-12)
+    draws = m.sample(jr.key(1), (N_DRAWS,))
+    assert abs(float(draws.mean()) - mean) < 5 * np.sqrt(float(m.variance) / N_DRAWS)
+    assert (
+        st.kstest(np.asarray(draws), lambda t: comps.cdf(t[:, None]) @ w).pvalue > 1e-3
+    )
+
+
+def test_mixture_same_family_vector_components_and_batches():
+    rng = np.random.default_rng(3)
+    w = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    mus = rng.normal(size=(2, 3, 2))
+    covs = np.eye(2) * np.array([0.5, 1.0, 2.0])[:, None, None]
+    m = dist.MixtureSameFamily(
+        dist.Categorical(probs=w), dist.MultivariateNormal(mus, covariance_matrix=covs)
+    )
+    assert (m.batch_shape, m.event_shape) == ((2,), (2,))
+    x = rng.normal(size=(4, 2, 2))
+    ref = np.array(
+        [
+            [
+                np.log(
+                    sum(
+                        w[b, k]
+                        * st.multivariate_normal(mus[b, k], covs[k]).pdf(x[i, b])
+                        for k in range(3)
+                    )
+                )
+                for b in range(2)
+            ]
+            for i in range(4)
+        ]
+    )
+    np.testing.assert_allclose(m.log_prob(x), ref, rtol=1e-12)
+    assert m.sample(jr.key(2), (5,)).shape == (5, 2, 2)
+    np.testing.assert_allclose(m.mean, np.einsum("bk,bkd->bd", w, mus), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="scalar components"):
+        m.cdf(x)
+    with pytest.raises(ValueError, match="rightmost batch dimension.*3"):
+        dist.MixtureSameFamily(dist.Categorical(probs=w[0]), dist.Normal(np.zeros(2)))
+    with pytest.raises(TypeError, match="Categorical"):
+        dist.MixtureSameFamily(dist.Normal(0.0, 1.0), dist.Normal(np.zeros(3)))
+
+
+def test_ordered_logistic_and_mixture_gradients():
+    import sciad
+
+    def f(p):
+        ol = dist.OrderedLogistic(p["eta"], jnp.cumsum(p["cut"])).log_prob(
+            jnp.array([0, 1, 2])
+        )
+        mix = dist.MixtureSameFamily(
+            dist.Categorical(logits=p["logits"]), dist.Normal(p["loc"], p["scale"])
+        )
+        return {"ordered": ol, "mixture": mix.log_prob(jnp.array([-1.0, 0.5, 2.0]))}
+
+    p = {
+        "eta": jnp.array([-0.3, 0.2, 1.1]),
+        "cut": jnp.array([-0.5, 0.8]),
+        "logits": jnp.array([0.1, -0.4, 0.3]),
+        "loc": jnp.array([-1.0, 0.0, 2.0]),
+        "scale": jnp.array([0.7, 1.2, 0.9]),
+    }
+    sciad.check_grads(f, (p,), order=1, modes=("rev",))

@@ -37,9 +37,11 @@ from ._discrete import (
     Categorical as Categorical,
     DiscreteUniform as DiscreteUniform,
     Multinomial as Multinomial,
+    OrderedLogistic as OrderedLogistic,
     Poisson as Poisson,
 )
 from ._lkj import LKJCholesky as LKJCholesky
+from ._mixture import MixtureSameFamily as MixtureSameFamily
 from ._multivariate import (
     Dirichlet as Dirichlet,
     GaussianRandomWalk as GaussianRandomWalk,

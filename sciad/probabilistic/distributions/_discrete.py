@@ -33,6 +33,7 @@ __all__ = [
     "Categorical",
     "DiscreteUniform",
     "Multinomial",
+    "OrderedLogistic",
     "Poisson",
 ]
 
@@ -428,3 +429,52 @@ class DiscreteUniform(Distribution):
     @property
     def variance(self) -> Array:
         return self._batch(((self.high - self.low + 1) ** 2 - 1) / 12)
+
+
+class OrderedLogistic(Categorical):
+    r"""Ordinal outcome $Y \in \{0, ..., K\}$ with
+    $P(Y \le k) = \sigma(c_k - \eta)$ for a real ``predictor`` $\eta$ and
+    increasing ``cutpoints`` $c_0 < ... < c_{K-1}$ (a Categorical over $K + 1$
+    classes, as NumPyro's).
+    """
+
+    predictor: jnp.ndarray
+    cutpoints: jnp.ndarray
+
+    def __init__(
+        self,
+        predictor: ArrayLike,
+        cutpoints: ArrayLike,
+        *,
+        validate_args: bool | None = None,
+    ):
+        if jnp.ndim(cutpoints) < 1:
+            raise ValueError(
+                "OrderedLogistic: `cutpoints` must have a trailing dimension (one "
+                "cut between each pair of adjacent classes)."
+            )
+        # (the cutpoints' last axis is an event axis: it does not broadcast)
+        dtype = jnp.result_type(predictor, cutpoints, float)
+        predictor = jnp.asarray(predictor, dtype)
+        cutpoints = jnp.asarray(cutpoints, dtype)
+        self.predictor, self.cutpoints = predictor, cutpoints
+        # log P(Y = k) = log(sigma(c_k - eta) - sigma(c_{k-1} - eta)), written
+        # with log-sigmoids so that far-tail classes keep their precision
+        z = cutpoints - predictor[..., None]
+        below = jnp.pad(-softplus(-z), [(0, 0)] * (z.ndim - 1) + [(0, 1)])
+        above = jnp.pad(
+            -softplus(-z), [(0, 0)] * (z.ndim - 1) + [(1, 0)], constant_values=-jnp.inf
+        )
+        # log(e^b - e^a) = b + log(1 - e^(a - b)), b > a
+        logits = below + jnp.log(-jnp.expm1(above - below))
+        self._from_logits, self.probs, self.logits = _simplex_params(
+            "OrderedLogistic", None, logits
+        )
+        self._finish_init(validate_args)
+
+    @property
+    def arg_constraints(self):
+        return {
+            "predictor": constraints.real,
+            "cutpoints": constraints.ordered_vector,
+        }
