@@ -44,6 +44,7 @@ from ._hmc import (
     build_hmc_kernel as build_hmc_kernel,
     hmc_kernel as hmc_kernel,
 )
+from ._hoisted_transposes import hoist_data_transposes as hoist_data_transposes
 from ._integrators import (
     euclidean_metric as euclidean_metric,
     make_integrator as make_integrator,

@@ -22,8 +22,10 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.extend.core import ClosedJaxpr, Literal, subjaxprs
+from jax.flatten_util import ravel_pytree
 
 # Memory budget for the transposed copies (all matrices of one potential).
 MAX_HOISTED_BYTES = 2**28
@@ -34,15 +36,34 @@ MIN_ASPECT = 2
 MIN_ELEMENTS = 1024
 
 
-def hoist_data_transposes(fn: Callable, x: jax.Array) -> Callable:
-    """`fn` (scalar function of the flat vector `x`), with faster gradients.
+def hoist_data_transposes(fn: Callable, x) -> Callable:
+    """`fn` (a scalar potential of positions shaped like `x`), with faster gradients.
 
-    Returns `fn` itself when nothing qualifies or the backend is not a CPU.
-    Must be called where the data are loop-invariant: the transposes are
-    computed at the call, not at each gradient.
+    `MCMC` applies this to every model by itself; users of the functional core
+    (`nuts_kernel`, `hmc_kernel`, `window_adaptation`) call it once, outside
+    their sampling loop, on a potential that closes over its data:
+
+        >>> fast_U = hoist_data_transposes(U, z0)  # X.T is formed here, once
+        >>> algo = nuts_kernel(fast_U, step_size, inverse_mass_matrix)
+
+    `x` is any position pytree (the potential is traced at it). Returns `fn`
+    itself when nothing qualifies or the backend is not a CPU. Must be called
+    where the data are loop-invariant: the transposes are computed at the
+    call, not at each gradient. Values and gradients equal plain autodiff's
+    up to the summation order of the rewritten products.
     """
     if jax.default_backend() != "cpu":
         return fn
+    if not (isinstance(x, jax.Array | np.ndarray) and np.ndim(x) == 1):
+        flat, unravel = ravel_pytree(x)
+
+        def flat_fn(v):
+            return fn(unravel(v))
+
+        hoisted = hoist_data_transposes(flat_fn, flat)
+        if hoisted is flat_fn:
+            return fn
+        return lambda z: hoisted(ravel_pytree(z)[0])
     traced = jax.make_jaxpr(jax.value_and_grad(fn))(x)
     if not _has_dot(traced.jaxpr):
         return fn
