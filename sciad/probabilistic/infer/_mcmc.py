@@ -206,31 +206,21 @@ class MCMC:
         Collecting compiles a program of its own (its buffers have another
         size); without it, `warmup` and the following `run` share one program.
         """
+        kept = self.num_warmup // self.thinning if collect_warmup else self._num_kept
+        state, samples, extras = self._execute(
+            rng_key,
+            args,
+            kwargs,
+            init_params,
+            extra_fields,
+            0,
+            kept,
+            start=None,
+            collect_warmup=collect_warmup,
+        )
         if collect_warmup:
-            kept = self.num_warmup // self.thinning
-            state, samples, extras = self._execute(
-                rng_key,
-                args,
-                kwargs,
-                init_params,
-                extra_fields,
-                0,
-                kept,
-                start=None,
-                collect_warmup=True,
-            )
             self._store(state, samples, extras)
         else:
-            state, _, _ = self._execute(
-                rng_key,
-                args,
-                kwargs,
-                init_params,
-                extra_fields,
-                0,
-                self._num_kept,
-                start=None,
-            )
             self._last_state = state
         self.post_warmup_state = self.last_state
 

@@ -112,7 +112,8 @@ def load(mcmc, path) -> dict:
         }
     )
     mcmc._key_impl = meta["key_impl"]
-    # version 1 had no running mean: it restarts (as after a warmup)
+    # version 1 kept no running mean: it resumes from zero, so the first
+    # continued run's `mean_accept_prob` is diluted (nothing else depends on it)
     mean_accept = raw.get("mean_accept_prob", np.zeros_like(raw["potential_energy"]))
     mcmc._last_state = MCMCState(
         raw["z"],

@@ -108,9 +108,10 @@ def window_adaptation(
 
     With `dense_mass=True`, a boolean `mass_mask` (`d x d`, symmetric, true on
     the diagonal) fixes the adapted inverse mass matrix at zero outside it:
-    NumPyro's block-diagonal `dense_mass` (see `NUTS.mass_matrix_mask`). The
-    masked estimate is the block-diagonal part of a positive definite
-    matrix, hence positive definite itself.
+    NumPyro's block-diagonal `dense_mass` (see `NUTS.mass_matrix_mask`). A
+    mask that is block-diagonal up to a permutation, as that one is, keeps
+    the estimate positive definite (its blocks are principal submatrices of
+    a positive definite matrix); other patterns need not.
 
     Example:
         >>> algo = window_adaptation(build_nuts_kernel(U), U)
