@@ -147,7 +147,12 @@ def _more_table():
     low = np.array([-3, 0, 2])
     gate, rate = _u(0.05, 0.6), _u(0.5, 6)
     grw_scale, t = _u(0.5, 2, 2), np.arange(1, 5)
+    kappa = _u(0.3, 3)
     return {
+        "AsymmetricLaplace": (
+            dist.AsymmetricLaplace(loc, scale, kappa),
+            st.laplace_asymmetric(kappa, loc, scale),
+        ),
         "Gumbel": (dist.Gumbel(loc, scale), st.gumbel_r(loc, scale)),
         "Weibull": (dist.Weibull(scale, k), st.weibull_min(k, scale=scale)),
         "Pareto": (dist.Pareto(scale, alpha), st.pareto(alpha, scale=scale)),
@@ -510,10 +515,12 @@ CDF = {
     "HalfCauchy", "LogNormal", "Exponential", "Gamma", "InverseGamma", "Beta",
     "Uniform", "Bernoulli", "Bernoulli-logits", "Binomial", "Binomial-logits",
     "Poisson", "Gumbel", "Weibull", "Pareto", "Chi2", "DiscreteUniform",
+    "AsymmetricLaplace",
 } | TRUNC  # fmt: skip
 ICDF = {
     "Normal", "Cauchy", "Laplace", "Logistic", "HalfNormal", "HalfCauchy",
     "LogNormal", "Exponential", "Uniform", "Gumbel", "Weibull", "Pareto",
+    "AsymmetricLaplace",
 } | TRUNC  # fmt: skip
 ENTROPY = {
     "Normal", "StudentT", "Cauchy", "Laplace", "Logistic", "HalfNormal",
@@ -521,7 +528,7 @@ ENTROPY = {
     "Uniform", "Bernoulli", "Bernoulli-logits", "Dirichlet",
     "MultivariateNormal-cov", "MultivariateNormal-tril", "MultivariateNormal-prec",
     "LowRankMultivariateNormal", "Gumbel", "Weibull", "Pareto", "Chi2",
-    "DiscreteUniform",
+    "DiscreteUniform", "AsymmetricLaplace",
 } | TRUNC  # fmt: skip
 _cdf = jax.jit(lambda d, x: d.cdf(x))
 _icdf = jax.jit(lambda d, q: d.icdf(q))
@@ -598,6 +605,7 @@ GRAD_GROUPS = {
         "Normal", "Cauchy", "Laplace", "Logistic", "HalfNormal", "HalfCauchy",
         "LogNormal", "Exponential", "Uniform", "MultivariateNormal-tril",
         "LowRankMultivariateNormal", "Dirichlet", "Gumbel", "Weibull", "Pareto",
+        "AsymmetricLaplace",
     ],
     "truncated": ["TruncatedNormal"],
     "special": ["Gamma", "InverseGamma", "StudentT", "Beta", "Chi2"],
@@ -676,6 +684,8 @@ _SCALAR_PARAMS = {
     ),
     "NegativeBinomial2": (dist.NegativeBinomial2, (_u(1, 10), _u(1, 4))),
     "Gumbel": (dist.Gumbel, (_u(-2, 2), _u(0.5, 2))),
+    "AsymmetricLaplace": (dist.AsymmetricLaplace, (_u(-2, 2), _u(0.5, 2), _u(0.3, 3))),
+    "Kumaraswamy": (dist.Kumaraswamy, (_u(0.5, 3), _u(0.5, 3))),
     "Weibull": (dist.Weibull, (_u(0.5, 2), _u(0.6, 3))),
     "Pareto": (dist.Pareto, (_u(0.5, 2), _u(2.5, 5))),
     "BetaBinomial": (
@@ -837,3 +847,66 @@ def test_ordered_logistic_and_mixture_gradients():
         "scale": jnp.array([0.7, 1.2, 0.9]),
     }
     sciad.check_grads(f, (p,), order=1, modes=("rev",))
+
+
+def test_kumaraswamy_against_quadrature():
+    from scipy.integrate import quad
+
+    a, b = _u(0.6, 3), _u(0.6, 3)
+    d = dist.Kumaraswamy(a, b)
+    for i in range(3):
+        one = dist.Kumaraswamy(a[i], b[i])
+
+        def pdf(t, one=one):
+            return float(jnp.exp(one.log_prob(t)))
+
+        # quad's own error is below 1e-9 for these smooth integrands
+        assert quad(pdf, 0, 1)[0] == pytest.approx(1.0, abs=1e-9)
+        mean = quad(lambda t: t * pdf(t), 0, 1)[0]
+        second = quad(lambda t: t * t * pdf(t), 0, 1)[0]
+        np.testing.assert_allclose(d.mean[i], mean, rtol=1e-8)
+        np.testing.assert_allclose(d.variance[i], second - mean**2, rtol=1e-7)
+        np.testing.assert_allclose(one.cdf(0.4), quad(pdf, 0, 0.4)[0], rtol=1e-8)
+        neg_entropy = quad(lambda t: pdf(t) * np.log(pdf(t)), 0, 1)[0]
+        np.testing.assert_allclose(one.entropy(), -neg_entropy, rtol=1e-7, atol=1e-9)
+    q = RNG.uniform(0.02, 0.98, size=(5, 3))
+    np.testing.assert_allclose(d.cdf(d.icdf(q)), q, rtol=1e-12)
+    draws = d.sample(jr.key(3), (N_DRAWS,))
+    assert bool(jnp.all((draws > 0) & (draws < 1)))
+    assert jnp.all(jnp.abs(draws.mean(0) - d.mean) < 5 * jnp.sqrt(d.variance / N_DRAWS))
+    numpyro = pytest.importorskip("numpyro")
+    x = RNG.uniform(0.01, 0.99, size=(4, 3))
+    np.testing.assert_allclose(
+        d.log_prob(x),
+        numpyro.distributions.Kumaraswamy(a, b).log_prob(x),
+        rtol=1e-10,
+    )
+
+
+def test_dirichlet_multinomial_against_scipy():
+    alpha = RNG.uniform(0.5, 3, size=(2, 3))
+    n = np.array([7, 12])
+    d = dist.DirichletMultinomial(alpha, n)
+    assert (d.batch_shape, d.event_shape) == ((2,), (3,))
+    refs = [st.dirichlet_multinomial(alpha[i], n[i]) for i in range(2)]
+    x = np.stack([RNG.multinomial(n, [0.2, 0.3, 0.5]) for _ in range(5)])
+    expected = np.stack([refs[i].logpmf(x[:, i]) for i in range(2)], 1)
+    np.testing.assert_allclose(d.log_prob(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(d.mean, np.stack([r.mean() for r in refs]), rtol=1e-12)
+    np.testing.assert_allclose(
+        d.variance, np.stack([r.var() for r in refs]), rtol=1e-12
+    )
+    assert d.log_prob(np.array([1, 2, 3])).tolist() == [-np.inf, -np.inf]  # sums off
+    draws = d.sample(jr.key(4), (N_DRAWS,))
+    np.testing.assert_array_equal(draws.sum(-1), np.broadcast_to(n, (N_DRAWS, 2)))
+    se = jnp.sqrt(d.variance / N_DRAWS)
+    assert jnp.all(jnp.abs(draws.mean(0) - d.mean) < 5 * se)
+    np.testing.assert_allclose(draws.var(0), d.variance, rtol=0.15)
+    import sciad
+
+    sciad.check_grads(
+        lambda a: dist.DirichletMultinomial(a, 12).log_prob(jnp.array([3, 4, 5])),
+        (jnp.asarray(alpha[1]),),
+        order=1,
+        modes=("rev",),
+    )

@@ -16,14 +16,17 @@ from ._base import (
 )
 from ._bounded import (
     Beta as Beta,
+    Kumaraswamy as Kumaraswamy,
     TruncatedNormal as TruncatedNormal,
     Uniform as Uniform,
 )
 from ._compound import (
     BetaBinomial as BetaBinomial,
+    DirichletMultinomial as DirichletMultinomial,
     ZeroInflatedPoisson as ZeroInflatedPoisson,
 )
 from ._continuous_real import (
+    AsymmetricLaplace as AsymmetricLaplace,
     Cauchy as Cauchy,
     Gumbel as Gumbel,
     Laplace as Laplace,

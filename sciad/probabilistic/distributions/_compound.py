@@ -1,7 +1,9 @@
-"""Count distributions built from two others: BetaBinomial, ZeroInflatedPoisson."""
+"""Count distributions built from two others: BetaBinomial, DirichletMultinomial,
+ZeroInflatedPoisson."""
 
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jax.scipy.special import gammaln, xlogy
@@ -10,9 +12,9 @@ from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_dtype
 from ._betaln import betaln
-from ._discrete import _int, count_support
+from ._discrete import Multinomial, _int, count_support
 
-__all__ = ["BetaBinomial", "ZeroInflatedPoisson"]
+__all__ = ["BetaBinomial", "DirichletMultinomial", "ZeroInflatedPoisson"]
 
 
 class BetaBinomial(Distribution):
@@ -112,3 +114,84 @@ class ZeroInflatedPoisson(Distribution):
     def variance(self) -> Array:
         g, rate = self.gate, self.rate
         return self._batch((1 - g) * rate * (1 + g * rate))
+
+
+class DirichletMultinomial(Distribution):
+    r"""Multinomial(``total_count``, $p$) with $p \sim$ Dirichlet(``concentration``),
+    $p$ integrated out; event shape ``(K,)``:
+    $P(x) = \frac{n!\,\Gamma(\alpha_0)}{\Gamma(n + \alpha_0)}
+    \prod_k \frac{\Gamma(x_k + \alpha_k)}{x_k!\,\Gamma(\alpha_k)}$.
+
+    Sampling under ``jit`` with a traced ``total_count`` needs the static upper
+    bound ``total_count_max`` (as `Multinomial`).
+    """
+
+    concentration: jnp.ndarray
+    total_count: jnp.ndarray
+    total_count_max: int | None = eqx.field(static=True)
+    arg_constraints = {
+        "concentration": constraints.independent(constraints.positive, 1),
+        "total_count": constraints.nonnegative_integer,
+    }
+
+    def __init__(
+        self,
+        concentration: ArrayLike,
+        total_count: ArrayLike = 1,
+        *,
+        total_count_max: int | None = None,
+        validate_args: bool | None = None,
+    ):
+        # (the last axis of `concentration` is the event: it does not broadcast)
+        dtype = jnp.result_type(concentration, total_count, float)
+        concentration = jnp.asarray(concentration, dtype)
+        total_count = jnp.asarray(total_count, dtype)
+        if concentration.ndim < 1:
+            raise ValueError(
+                "DirichletMultinomial: `concentration` needs a trailing dimension "
+                "(one entry per category)."
+            )
+        batch = jnp.broadcast_shapes(total_count.shape, concentration.shape[:-1])
+        self.concentration = jnp.broadcast_to(
+            concentration, batch + concentration.shape[-1:]
+        )
+        self.total_count = jnp.broadcast_to(total_count, batch)
+        self.total_count_max = total_count_max
+        self._finish_init(validate_args)
+
+    @property
+    def event_shape(self) -> tuple:
+        return self.concentration.shape[-1:]
+
+    @property
+    def support(self):
+        return constraints.multinomial(self.total_count)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        key_p, key_x = jr.split(key)
+        shape = tuple(sample_shape) + self.batch_shape
+        probs = jr.dirichlet(key_p, self.concentration, shape, self.concentration.dtype)
+        counts = Multinomial(
+            self.total_count, probs=probs, total_count_max=self.total_count_max
+        )
+        return counts.sample(key_x)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        alpha, n = self.concentration, self.total_count
+        alpha0 = jnp.sum(alpha, -1)
+        terms = gammaln(value + alpha) - gammaln(alpha) - gammaln(value + 1)
+        lp = gammaln(n + 1) + gammaln(alpha0) - gammaln(n + alpha0) + jnp.sum(terms, -1)
+        valid = jnp.all(value >= 0, -1) & (jnp.sum(value, -1) == n)
+        return jnp.where(valid, lp, -jnp.inf)
+
+    @property
+    def mean(self) -> Array:
+        alpha = self.concentration
+        return self.total_count[..., None] * alpha / jnp.sum(alpha, -1, keepdims=True)
+
+    @property
+    def variance(self) -> Array:
+        alpha, n = self.concentration, self.total_count[..., None]
+        alpha0 = jnp.sum(alpha, -1, keepdims=True)
+        p = alpha / alpha0
+        return n * p * (1 - p) * (n + alpha0) / (1 + alpha0)
