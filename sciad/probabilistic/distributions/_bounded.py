@@ -64,10 +64,9 @@ class Uniform(Distribution):
         return self._batch((self.high - self.low) ** 2 / 12)
 
 
-class Beta(Distribution):
-    r"""Beta with density $\propto x^{c_1-1}(1-x)^{c_0-1}$ (``concentration1``,
-    ``concentration0``).
-    """
+class AbstractUnitConcentrations(Distribution):
+    """Shared fields and constructor of the ``(concentration1, concentration0)``
+    families on ``[0, 1]``."""
 
     concentration1: jnp.ndarray
     concentration0: jnp.ndarray
@@ -89,6 +88,12 @@ class Beta(Distribution):
             concentration1, concentration0
         )
         self._finish_init(validate_args)
+
+
+class Beta(AbstractUnitConcentrations):
+    r"""Beta with density $\propto x^{c_1-1}(1-x)^{c_0-1}$ (``concentration1``,
+    ``concentration0``).
+    """
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         shape = self.shape(sample_shape)
@@ -268,33 +273,12 @@ class TruncatedNormal(Distribution):
 _EULER_GAMMA = 0.5772156649015329
 
 
-class Kumaraswamy(Distribution):
+class Kumaraswamy(AbstractUnitConcentrations):
     r"""Beta-like law on $[0, 1]$ with a closed-form cdf: for $a$ =
     ``concentration1``, $b$ = ``concentration0``,
     $p(x) = ab\,x^{a-1}(1 - x^a)^{b-1}$, $F(x) = 1 - (1 - x^a)^b$;
     reparametrised (through its inverse cdf).
     """
-
-    concentration1: jnp.ndarray
-    concentration0: jnp.ndarray
-    arg_constraints = {
-        "concentration1": constraints.positive,
-        "concentration0": constraints.positive,
-    }
-    support = constraints.unit_interval
-    reparametrized_params = ["concentration1", "concentration0"]
-
-    def __init__(
-        self,
-        concentration1: ArrayLike,
-        concentration0: ArrayLike,
-        *,
-        validate_args: bool | None = None,
-    ):
-        self.concentration1, self.concentration0 = promote_dtype(
-            concentration1, concentration0
-        )
-        self._finish_init(validate_args)
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         u = jr.uniform(key, self.shape(sample_shape), self.concentration1.dtype)
