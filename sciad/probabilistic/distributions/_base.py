@@ -49,7 +49,7 @@ def validation_enabled(is_validate: bool = True):
         enable_validation(old)
 
 
-def promote_dtype(*params):
+def promote_dtype(*params, broadcast: bool = True):
     """Convert parameters to arrays of one float dtype, each keeping its own shape.
 
     The scalar families store their parameters unbroadcast (as NumPyro's
@@ -59,6 +59,10 @@ def promote_dtype(*params):
     element (hierarchical regression, 900 observations of one noise scale: the
     model's gradient 11.6 -> 7.0 µs). Methods broadcast their results to
     `batch_shape` where no value argument does it for them.
+
+    `broadcast=False` skips the shape check, for parameters whose trailing
+    event axes do not broadcast against each other (cutpoints beside a predictor,
+    a concentration vector beside a total count).
     """
     if all(isinstance(p, int | float) for p in params):
         # Python constants stay weakly typed, so Normal(0., 1.) scoring a float32
@@ -66,8 +70,8 @@ def promote_dtype(*params):
         return tuple(jnp.asarray(float(p)) for p in params)
     dtype = jnp.result_type(*params, float)
     arrays = tuple(jnp.asarray(p, dtype=dtype) for p in params)
-    # incompatible shapes fail here, in the constructor, not in a later method
-    jnp.broadcast_shapes(*(a.shape for a in arrays))
+    if broadcast:  # incompatible shapes fail here, not in a later method
+        jnp.broadcast_shapes(*(a.shape for a in arrays))
     return arrays
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax.scipy.special import betainc, digamma, log_ndtr, ndtr, ndtri
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
@@ -270,9 +271,6 @@ class TruncatedNormal(Distribution):
         return self._batch(self.scale**2 * (1 + d2 - d1**2))
 
 
-_EULER_GAMMA = 0.5772156649015329
-
-
 class Kumaraswamy(AbstractUnitConcentrations):
     r"""Beta-like law on $[0, 1]$ with a closed-form cdf: for $a$ =
     ``concentration1``, $b$ = ``concentration0``,
@@ -301,7 +299,7 @@ class Kumaraswamy(AbstractUnitConcentrations):
 
     def entropy(self) -> Float[Array, "..."]:
         a, b = self.concentration1, self.concentration0
-        harmonic_b = digamma(b + 1) + _EULER_GAMMA
+        harmonic_b = digamma(b + 1) + np.euler_gamma
         return self._batch((1 - 1 / b) + (1 - 1 / a) * harmonic_b - jnp.log(a * b))
 
     def _moment(self, n):

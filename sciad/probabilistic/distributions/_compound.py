@@ -88,7 +88,13 @@ class ZeroInflatedPoisson(Distribution):
     arg_constraints = {"gate": constraints.unit_interval, "rate": constraints.positive}
     support = constraints.nonnegative_integer
 
-    def __init__(self, gate: ArrayLike, rate: ArrayLike = 1.0, *, validate_args=None):
+    def __init__(
+        self,
+        gate: ArrayLike,
+        rate: ArrayLike = 1.0,
+        *,
+        validate_args: bool | None = None,
+    ):
         self.gate, self.rate = promote_dtype(gate, rate)
         self._finish_init(validate_args)
 
@@ -142,10 +148,9 @@ class DirichletMultinomial(Distribution):
         total_count_max: int | None = None,
         validate_args: bool | None = None,
     ):
-        # (the last axis of `concentration` is the event: it does not broadcast)
-        dtype = jnp.result_type(concentration, total_count, float)
-        concentration = jnp.asarray(concentration, dtype)
-        total_count = jnp.asarray(total_count, dtype)
+        concentration, total_count = promote_dtype(
+            concentration, total_count, broadcast=False
+        )
         if concentration.ndim < 1:
             raise ValueError(
                 "DirichletMultinomial: `concentration` needs a trailing dimension "

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax.scipy.special import (
     betainc,
     digamma,
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-_EULER_GAMMA = 0.5772156649015329
 
 
 class AbstractLocScale(Distribution):
@@ -262,11 +262,11 @@ class Gumbel(AbstractLocScale):
         return self.loc - self.scale * jnp.log(-jnp.log(q))
 
     def entropy(self) -> Float[Array, "..."]:
-        return self._batch(jnp.log(self.scale) + _EULER_GAMMA + 1)
+        return self._batch(jnp.log(self.scale) + np.euler_gamma + 1)
 
     @property
     def mean(self) -> Array:
-        return self._batch(self.loc + _EULER_GAMMA * self.scale)
+        return self._batch(self.loc + np.euler_gamma * self.scale)
 
     @property
     def variance(self) -> Array:

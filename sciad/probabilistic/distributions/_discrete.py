@@ -453,10 +453,7 @@ class OrderedLogistic(Categorical):
                 "OrderedLogistic: `cutpoints` must have a trailing dimension (one "
                 "cut between each pair of adjacent classes)."
             )
-        # (the cutpoints' last axis is an event axis: it does not broadcast)
-        dtype = jnp.result_type(predictor, cutpoints, float)
-        predictor = jnp.asarray(predictor, dtype)
-        cutpoints = jnp.asarray(cutpoints, dtype)
+        predictor, cutpoints = promote_dtype(predictor, cutpoints, broadcast=False)
         self.predictor, self.cutpoints = predictor, cutpoints
         # log P(Y = k) = log(sigma(c_k - eta) - sigma(c_{k-1} - eta)), written
         # with log-sigmoids so that far-tail classes keep their precision

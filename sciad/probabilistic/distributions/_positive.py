@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax.scipy.special import (
     digamma,
     erf,
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 _LOG_2 = math.log(2.0)
-_EULER_GAMMA = 0.5772156649015329
 
 
 def _positive_only(value, log_prob):
@@ -348,7 +348,7 @@ class Weibull(Distribution):
 
     def entropy(self) -> Float[Array, "..."]:
         k = self.concentration
-        return self._batch(_EULER_GAMMA * (1 - 1 / k) + jnp.log(self.scale / k) + 1)
+        return self._batch(np.euler_gamma * (1 - 1 / k) + jnp.log(self.scale / k) + 1)
 
     @property
     def mean(self) -> Array:
