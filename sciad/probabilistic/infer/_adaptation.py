@@ -79,11 +79,12 @@ class WelfordState(NamedTuple):
     count: jax.Array
 
 
-def welford_covariance(dense: bool) -> Triple:
+def welford_covariance(dense: bool, regularize: bool = True) -> Triple:
     r"""Streaming (co)variance; `final` returns Stan's regularised estimate.
 
     $\hat\Sigma = \frac{n}{n + 5}\, S + 10^{-3}\,\frac{5}{n + 5}\, I$ with $S$
-    the unbiased sample (co)variance over the window.
+    the unbiased sample (co)variance over the window; with `regularize=False`
+    (NumPyro's `regularize_mass_matrix=False`), $S$ itself.
     """
 
     def init(x):
@@ -100,6 +101,8 @@ def welford_covariance(dense: bool) -> Triple:
     def final(state: WelfordState):
         n = state.count.astype(state.mean.dtype)
         cov = state.m2 / jnp.maximum(n - 1, 1)
+        if not regularize:
+            return cov
         shrunk = (n / (n + 5)) * cov
         jitter = 1e-3 * (5 / (n + 5))
         return shrunk + jitter * (

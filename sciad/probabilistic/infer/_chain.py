@@ -100,6 +100,7 @@ def build_program(
             return jr.wrap_key_data(data, impl=config.key_impl)
 
     mass_mask = kernel.mass_matrix_mask(problem.prototype_z)
+    inverse_mass_matrix = kernel.initial_inverse_mass_matrix(problem.prototype_z)
 
     def adaptation(potential_fn):
         return window_adaptation(
@@ -110,6 +111,8 @@ def build_program(
             adapt_step_size=kernel.adapt_step_size,
             adapt_mass_matrix=kernel.adapt_mass_matrix,
             target_accept_prob=kernel.target_accept_prob,
+            regularize_mass_matrix=kernel.regularize_mass_matrix,
+            find_heuristic_step_size=kernel.find_heuristic_step_size,
             # the step-size search reuses the transition's kernel call: one
             # copy of the model's gradient in the program instead of two
             inline_search=True,
@@ -142,7 +145,14 @@ def build_program(
                 z, pe0, grad0 = problem.init_fn(key_init, args, kwargs)
                 h0 = HMCState(z, pe0, grad0)
             schedule = (windows, num_windows)
-            ws = algo.init(z, n_warm, kernel.step_size, schedule=schedule, hmc_state=h0)
+            ws = algo.init(
+                z,
+                n_warm,
+                kernel.step_size,
+                inverse_mass_matrix,
+                schedule=schedule,
+                hmc_state=h0,
+            )
             # in the position's dtype, as the kernel uses it (and as the
             # placeholder state of `MCMC._dummy_state` is typed)
             pe = ws.hmc_state.potential_energy.astype(ravel_pytree(z)[0].dtype)
@@ -172,7 +182,10 @@ def build_program(
             return potential_fn(unravel(x))
 
         # here, outside the loop: data transposes are formed once per run
-        flat_algo = adaptation(hoist_data_transposes(flat_potential, x0))
+        # (for reverse mode: forward mode never transposes the data)
+        if not kernel.forward_mode_differentiation:
+            flat_potential = hoist_data_transposes(flat_potential, x0)
+        flat_algo = adaptation(flat_potential)
         n_total = jnp.maximum(n_warm_left, record_start + n_draws * config.thinning)
         size = config.buffer_size
         z_buf = jnp.zeros((size,) + x0.shape, x0.dtype)

@@ -70,7 +70,7 @@ def uniform_prototype(rng_key, model, init_strategy, model_args, model_kwargs):
 
 
 def find_valid_uniform_params(
-    rng_key, model, prototype, radius, model_args, model_kwargs
+    rng_key, model, prototype, radius, model_args, model_kwargs, forward_mode=False
 ) -> tuple[ParamInfo, Bool[Array, ""]]:
     """`find_valid_initial_params` for `init_to_uniform(radius)`, one draw per try.
 
@@ -87,5 +87,5 @@ def find_valid_uniform_params(
     # the loop's initial carry, built without tracing the potential once more
     carry = (zeros, jnp.zeros((), flat.dtype), zeros, jnp.asarray(False))
     return _retry_until_valid(
-        rng_key, draw, model, model_args, model_kwargs, False, True, carry
+        rng_key, draw, model, model_args, model_kwargs, forward_mode, True, carry
     )

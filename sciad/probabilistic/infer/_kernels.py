@@ -16,6 +16,7 @@ import jax
 import numpy as np
 
 from . import _hmc, _nuts
+from ._forward_mode import forward_mode_potential
 from ._init_strategies import init_to_uniform
 
 
@@ -46,6 +47,98 @@ def _as_dense_mass(value):
     return tuple(tuple(b) for b in blocks)
 
 
+def _as_mass_matrix(value):
+    """None, an array (a vector: diagonal; a matrix: dense) or NumPyro's blocks.
+
+    NumPyro's block form is a dict from tuples of site names to each block's
+    inverse mass matrix (a vector or a square matrix over the block's
+    flattened sites, in the tuple's order).
+    """
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        blocks = {}
+        for key, block in value.items():
+            names = (key,) if isinstance(key, str) else key
+            if (
+                not isinstance(names, tuple)
+                or not names
+                or not all(isinstance(n, str) for n in names)
+            ):
+                raise TypeError(
+                    "`inverse_mass_matrix` as a dict needs tuples of site names as "
+                    f"keys (NumPyro's blocks); got the key {key!r}."
+                )
+            blocks[names] = _positive_definite(block, f"inverse_mass_matrix[{key!r}]")
+        return blocks
+    return _positive_definite(value, "inverse_mass_matrix")
+
+
+def _positive_definite(value, name: str) -> np.ndarray:
+    a = np.asarray(value)
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise TypeError(f"`{name}` must be real numbers; got dtype {a.dtype}.")
+    a = a.astype(np.result_type(a.dtype, np.float32))
+    if a.ndim == 1:
+        if not np.all(np.isfinite(a) & (a > 0)):
+            raise ValueError(
+                f"`{name}` (a diagonal) must be finite and positive; got {a}."
+            )
+        return a
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(
+            f"`{name}` must be a vector (diagonal) or a square matrix; got shape "
+            f"{a.shape}."
+        )
+    tol = 1e-6 * np.max(np.abs(a), initial=1.0)
+    if not np.all(np.isfinite(a)) or not np.allclose(a, a.T, rtol=0, atol=tol):
+        raise ValueError(f"`{name}` must be a finite symmetric matrix.")
+    try:
+        np.linalg.cholesky(a.astype(np.float64))
+    except np.linalg.LinAlgError:
+        raise ValueError(f"`{name}` must be positive definite.") from None
+    return a
+
+
+def _site_slices(prototype_z, what: str) -> dict[str, tuple[int, int]]:
+    """`{site: (offset, size)}` in the flat position (`ravel_pytree` order)."""
+    if not isinstance(prototype_z, dict):
+        raise ValueError(
+            f"{what} needs a model, or a dict position for `potential_fn`; got a "
+            f"{type(prototype_z).__name__}."
+        )
+    # `ravel_pytree` lays a dict's leaves out in sorted key order
+    sizes = {
+        k: int(np.prod(getattr(v, "shape", np.shape(v))))
+        for k, v in sorted(prototype_z.items())
+    }
+    offsets = np.cumsum([0, *sizes.values()])
+    return {k: (int(o), n) for (k, n), o in zip(sizes.items(), offsets, strict=False)}
+
+
+def _block_indices(slices: dict, blocks, what: str) -> list[list[int]]:
+    """Flat indices of each block of site names; each site in one block at most."""
+    seen: dict = {}
+    out = []
+    for block in blocks:
+        idx = []
+        for name in block:
+            if name not in slices:
+                raise ValueError(
+                    f"{what} names site {name!r}, which is not a latent site; the "
+                    f"latent sites are {sorted(slices)}."
+                )
+            if name in seen:
+                raise ValueError(
+                    f"{what}: site {name!r} is in two blocks, {seen[name]} and {block}."
+                )
+            seen[name] = block
+            start, size = slices[name]
+            idx.extend(range(start, start + size))
+        out.append(idx)
+    return out
+
+
 class AbstractHMCKernel(eqx.Module):
     """Shared configuration of the gradient-based kernels."""
 
@@ -59,6 +152,10 @@ class AbstractHMCKernel(eqx.Module):
     )
     target_accept_prob: float = eqx.field(static=True, default=0.8)
     init_strategy: Callable = eqx.field(static=True, default=init_to_uniform)
+    inverse_mass_matrix: Any = eqx.field(default=None, converter=_as_mass_matrix)
+    find_heuristic_step_size: bool | None = eqx.field(static=True, default=None)
+    forward_mode_differentiation: bool = eqx.field(static=True, default=False)
+    regularize_mass_matrix: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
         if (self.model is None) == (self.potential_fn is None):
@@ -74,6 +171,22 @@ class AbstractHMCKernel(eqx.Module):
         if not 0 < self.target_accept_prob < 1:
             got = self.target_accept_prob
             raise ValueError(f"`target_accept_prob` must be in (0, 1); got {got}.")
+        for name in ("forward_mode_differentiation", "regularize_mass_matrix"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                got = getattr(self, name)
+                raise TypeError(f"`{name}` must be True or False; got {got!r}.")
+        heuristic = self.find_heuristic_step_size
+        if not (heuristic is None or isinstance(heuristic, bool | np.bool_)):
+            got = self.find_heuristic_step_size
+            raise TypeError(
+                f"`find_heuristic_step_size` must be None, True or False; got {got!r}."
+            )
+        if isinstance(self.inverse_mass_matrix, np.ndarray):
+            if self.inverse_mass_matrix.ndim == 2 and self.dense_mass is False:
+                raise ValueError(
+                    "A 2-d `inverse_mass_matrix` is a dense metric: pass "
+                    "`dense_mass=True` (or give its diagonal as a vector)."
+                )
 
     def build_kernel(self, potential_fn: Callable) -> Callable:
         raise NotImplementedError
@@ -88,37 +201,66 @@ class AbstractHMCKernel(eqx.Module):
         """
         if isinstance(self.dense_mass, bool):
             return None
-        if not isinstance(prototype_z, dict):
-            raise ValueError(
-                "`dense_mass` as site-name tuples needs a model, or a dict "
-                f"position for `potential_fn`; got a {type(prototype_z).__name__}."
-            )
-        # `ravel_pytree` lays a dict's leaves out in sorted key order
-        sizes = {
-            k: int(np.prod(getattr(v, "shape", np.shape(v))))
-            for k, v in sorted(prototype_z.items())
-        }
-        offsets = dict(zip(sizes, np.cumsum([0, *sizes.values()]), strict=False))
-        mask = np.eye(sum(sizes.values()), dtype=bool)
-        seen: dict = {}
-        for block in self.dense_mass:
-            idx = []
-            for name in block:
-                if name not in sizes:
-                    raise ValueError(
-                        f"`dense_mass` names site {name!r}, which is not a latent "
-                        f"site; the latent sites are {sorted(sizes)}."
-                    )
-                if name in seen:
-                    raise ValueError(
-                        f"`dense_mass`: site {name!r} is in two blocks, "
-                        f"{seen[name]} and {block}."
-                    )
-                seen[name] = block
-                start = int(offsets[name])
-                idx.extend(range(start, start + sizes[name]))
+        what = "`dense_mass` as site-name tuples"
+        slices = _site_slices(prototype_z, what)
+        mask = np.eye(sum(n for _, n in slices.values()), dtype=bool)
+        for idx in _block_indices(slices, self.dense_mass, "`dense_mass`"):
             mask[np.ix_(idx, idx)] = True
         return mask
+
+    def initial_inverse_mass_matrix(self, prototype_z) -> np.ndarray | None:
+        """The given `inverse_mass_matrix` over the flat position (None: identity).
+
+        A vector for a diagonal metric, a `(d, d)` matrix for `dense_mass`. In
+        NumPyro's dict form every site not named keeps the identity; with
+        `dense_mass` blocks, entries outside the blocks must be zero.
+        """
+        given = self.inverse_mass_matrix
+        if given is None:
+            return None
+        dense = bool(self.dense_mass)
+        if isinstance(given, dict):
+            slices = _site_slices(
+                prototype_z, "`inverse_mass_matrix` as a dict of site-name tuples"
+            )
+            d = sum(n for _, n in slices.values())
+            out = np.eye(d) if dense else np.ones(d)
+            indices = _block_indices(slices, given, "`inverse_mass_matrix`")
+            for (names, block), idx in zip(given.items(), indices, strict=True):
+                k = len(idx)
+                if block.shape == (k, k) and dense:
+                    out[np.ix_(idx, idx)] = block
+                elif block.shape == (k,):
+                    out[idx, idx] = block
+                else:
+                    need = f"({k},) or ({k}, {k})" if dense else f"({k},)"
+                    hint = "" if dense else " (a matrix block needs `dense_mass`)"
+                    raise ValueError(
+                        f"`inverse_mass_matrix[{names!r}]` has shape {block.shape}; "
+                        f"the block's {k} unconstrained coordinates need {need}"
+                        f"{hint}."
+                    )
+        else:
+            d = sum(math.prod(np.shape(x)) for x in jax.tree.leaves(prototype_z))
+            if given.shape not in ((d,), (d, d)):
+                raise ValueError(
+                    f"`inverse_mass_matrix` has shape {given.shape}; the position "
+                    f"has {d} unconstrained coordinates, so it must be ({d},) or "
+                    f"({d}, {d})."
+                )
+            out = np.diag(given) if dense and given.ndim == 1 else given
+        mask = self.mass_matrix_mask(prototype_z)
+        if mask is not None and np.any(out[~mask] != 0):
+            raise ValueError(
+                "`inverse_mass_matrix` has non-zero entries outside the "
+                f"`dense_mass` blocks {self.dense_mass}."
+            )
+        return out
+
+    def _differentiable(self, potential_fn: Callable) -> Callable:
+        if self.forward_mode_differentiation:
+            return forward_mode_potential(potential_fn)
+        return potential_fn
 
     def setup(self, rng_key, args: tuple, kwargs: dict, init_params=None) -> Problem:
         """Eager, once per model and argument shapes: build the `Problem`."""
@@ -128,7 +270,7 @@ class AbstractHMCKernel(eqx.Module):
                     "A kernel built from `potential_fn` needs `init_params` in "
                     "`MCMC.run(..., init_params=...)`."
                 )
-            pot = self.potential_fn
+            pot = self._differentiable(self.potential_fn)
             return Problem(lambda a, k: pot, None, None, init_params)
         from functools import partial
 
@@ -136,13 +278,14 @@ class AbstractHMCKernel(eqx.Module):
 
         strategy = self.init_strategy
         model = self.model
+        forward = self.forward_mode_differentiation
         proto = _init_uniform.uniform_prototype(rng_key, model, strategy, args, kwargs)
         if proto is not None:
             radius = _init_uniform.uniform_radius(strategy)
 
             def init_fn(key, a, k):
                 found = _init_uniform.find_valid_uniform_params
-                info, _ = found(key, model, proto, radius, a, k)
+                info, _ = found(key, model, proto, radius, a, k, forward)
                 return info
 
             prototype = proto
@@ -152,7 +295,12 @@ class AbstractHMCKernel(eqx.Module):
                 # a lax.while_loop over init attempts; under jit a failure
                 # raises an error naming the offending site
                 info, _ = util.find_valid_initial_params(
-                    key, model, init_strategy=strategy, model_args=a, model_kwargs=k
+                    key,
+                    model,
+                    init_strategy=strategy,
+                    model_args=a,
+                    model_kwargs=k,
+                    forward_mode_differentiation=forward,
                 )
                 return info  # ParamInfo(z, potential_energy, z_grad)
 
@@ -160,7 +308,9 @@ class AbstractHMCKernel(eqx.Module):
             shapes = jax.eval_shape(lambda key: init_fn(key, args, kwargs), rng_key)
             prototype = shapes.z
         return Problem(
-            lambda a, k: partial(util.potential_energy, model, a, k),
+            lambda a, k: self._differentiable(
+                partial(util.potential_energy, model, a, k)
+            ),
             lambda a, k: partial(
                 util.constrain_fn, model, a, k, return_deterministic=True
             ),
@@ -190,6 +340,32 @@ class HMC(AbstractHMCKernel):
             what `dense_mass=True` costs.)
         target_accept_prob: target mean acceptance probability.
         init_strategy: initialisation strategy (default `init_to_uniform`).
+        inverse_mass_matrix: the initial inverse mass matrix (identity when
+            None), kept throughout when `adapt_mass_matrix=False`. A vector
+            (the diagonal) or, with `dense_mass`, a `d x d` matrix over the
+            flattened unconstrained position (sites in sorted order, as
+            `jax.flatten_util.ravel_pytree` lays out a dict); or, as in
+            NumPyro, a dict from tuples of site names to blocks, e.g.
+            `{("a", "b"): m_ab, ("c",): v_c}`, each a vector or (with
+            `dense_mass`) a matrix over the block's coordinates in the tuple's
+            order. Sites not named keep the identity.
+        find_heuristic_step_size: None (default) searches for a reasonable
+            step size once, before the first warmup transition, and restarts
+            dual averaging after every slow window from that window's averaged
+            step size. True searches again after every slow window (NumPyro's
+            `True`); False never searches, dual averaging starting from
+            `step_size` (NumPyro's default).
+        forward_mode_differentiation: differentiate the potential in forward
+            mode (one `vmap`-batched `jvp` per gradient): needed when the
+            model's log density runs a `lax.while_loop` (Newton iterations,
+            root finders, adaptive solvers without a checkpointed adjoint),
+            and it can be faster for a few parameters and a long computation.
+            First derivatives only.
+        regularize_mass_matrix: shrink each window's Welford estimate towards
+            $10^{-3} I$ as Stan does (default); False uses the raw estimate.
+
+    Not supported from NumPyro's signature: `kinetic_fn` (the kinetic energy
+    is always Euclidean, $p^\top M^{-1} p / 2$).
 
     References:
         Neal (2011), arXiv:1206.1901.
@@ -212,18 +388,27 @@ class HMC(AbstractHMCKernel):
         )
 
 
+def _as_depth(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 class NUTS(AbstractHMCKernel):
     r"""The No-U-Turn Sampler (iterative, multinomial, generalised U-turn).
 
     Same arguments as `HMC` without `trajectory_length`, plus `max_tree_depth`:
-    a trajectory has at most `2**max_tree_depth - 1` leapfrog steps.
+    a trajectory has at most `2**max_tree_depth - 1` leapfrog steps. As in
+    NumPyro it may be a pair `(warmup_depth, sampling_depth)`, e.g. `(6, 10)`
+    to cap the cost of the early warmup, whose identity metric can make
+    trajectories very long.
 
     References:
         Hoffman & Gelman (2014), arXiv:1111.4246; Betancourt (2017),
         arXiv:1701.02434; Phan et al. (2019), arXiv:1912.11554.
     """
 
-    max_tree_depth: int = eqx.field(static=True, default=10)
+    max_tree_depth: int | tuple[int, int] = eqx.field(
+        static=True, default=10, converter=_as_depth
+    )
 
     def __check_init__(self):
         _nuts.check_max_tree_depth(self.max_tree_depth)

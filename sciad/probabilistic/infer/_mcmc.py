@@ -8,6 +8,7 @@ always passed as traced arguments (NumPyro's `jit_model_args=True`), so new
 data never recompiles; non-array arguments are static.
 """
 
+import functools
 import warnings
 
 import jax
@@ -24,12 +25,24 @@ from ._chain import (
     build_program,
     check_extra_fields,
 )
+from ._forward_mode import explain_differentiation_errors
 from ._hmc import HMCState
 from ._init_params import INIT_NOT_FINITE, diagnose_init, model_init_params
 from ._kernels import AbstractHMCKernel
 from ._warmup import padded_schedule
 
 CHAIN_METHODS = ("sequential", "parallel", "vectorized")
+
+
+def _hint_forward_mode(method):
+    """Name the fix when the model cannot be differentiated in the chosen mode."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with explain_differentiation_errors():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class SamplingWarning(UserWarning):
@@ -65,6 +78,10 @@ class MCMC:
             Non-array arguments (Python numbers, strings) are static: a new
             value compiles a new program.
         storage_dtype: e.g. `jnp.float32` to store draws in single precision.
+        postprocess_fn: maps one unconstrained position to what is stored as
+            a draw, inside the compiled program (as NumPyro's). By default a
+            model's positions are constrained and its deterministic sites
+            added; a `potential_fn` kernel's are stored as they are.
     """
 
     def __init__(
@@ -79,6 +96,7 @@ class MCMC:
         progress_bar: bool = True,
         jit_model_args: bool = False,
         storage_dtype=None,
+        postprocess_fn=None,
     ):
         if not isinstance(kernel, AbstractHMCKernel):
             raise TypeError(
@@ -103,7 +121,13 @@ class MCMC:
                 "`storage_dtype` must be a floating dtype (e.g. jnp.float32) or "
                 f"None; got {storage_dtype!r}."
             )
+        if postprocess_fn is not None and not callable(postprocess_fn):
+            raise TypeError(
+                "`postprocess_fn` must be callable (a position -> a draw); got "
+                f"{type(postprocess_fn).__name__}."
+            )
         self.sampler = kernel
+        self.postprocess_fn = postprocess_fn
         self.num_warmup, self.num_samples = int(num_warmup), int(num_samples)
         self.num_chains, self.thinning = int(num_chains), int(thinning)
         self.chain_method = chain_method
@@ -224,6 +248,7 @@ class MCMC:
             self._last_state = state
         self.post_warmup_state = self.last_state
 
+    @_hint_forward_mode
     def _execute(
         self,
         rng_key,
@@ -379,7 +404,11 @@ class MCMC:
             ),
         )
         if sig not in self._problems:
-            self._problems[sig] = self.sampler.setup(key, args, kwargs, init_params)
+            problem = self.sampler.setup(key, args, kwargs, init_params)
+            if self.postprocess_fn is not None:
+                user = self.postprocess_fn
+                problem = problem._replace(postprocess_fn=lambda a, k: user)
+            self._problems[sig] = problem
         return self._problems[sig]
 
     def _program(self, problem, config):

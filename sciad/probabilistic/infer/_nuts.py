@@ -188,24 +188,40 @@ def _uturn_checks(max_tree_depth: int, dim: int, dtype) -> _UTurnChecks:
     return _UTurnChecks(empty, update)
 
 
-def check_max_tree_depth(depth) -> None:
-    """Raise unless `depth` is an int in [1, 30] (also `NUTS` at construction)."""
-    if not isinstance(depth, int | np.integer) or not 1 <= depth <= 30:
-        raise ValueError(f"`max_tree_depth` must be an int in [1, 30]; got {depth!r}.")
+def check_max_tree_depth(depth) -> tuple[int, int]:
+    """`(warmup_depth, sampling_depth)`; raise unless ints in [1, 30].
+
+    `depth` is an int, or NumPyro's pair `(warmup_depth, sampling_depth)`.
+    """
+    pair = tuple(depth) if isinstance(depth, tuple | list) else (depth, depth)
+    if len(pair) != 2 or not all(
+        isinstance(d, int | np.integer) and not isinstance(d, bool) and 1 <= d <= 30
+        for d in pair
+    ):
+        raise ValueError(
+            "`max_tree_depth` must be an int in [1, 30], or a pair of them "
+            f"(warmup depth, sampling depth); got {depth!r}."
+        )
+    return int(pair[0]), int(pair[1])
 
 
 def build_nuts_kernel(
     potential_fn: Callable,
-    max_tree_depth: int = 10,
+    max_tree_depth: int | tuple[int, int] = 10,
     integrator: Callable = velocity_verlet,
     max_delta_energy: float = 1000.0,
 ) -> Callable:
-    r"""NUTS transition `kernel(key, state, step_size, inverse_mass_matrix, trial)`.
+    r"""NUTS `kernel(key, state, step_size, inverse_mass_matrix, trial, warmup)`.
 
     With `trial=True` (a traced bool) the trajectory stops after one leapfrog
     step, so `info.accept_prob` is that step's $\min(1, e^{-\Delta H})$: the
     step-size search of the warmup then shares the transition's code (one
     copy of the model's gradient in the compiled program, not two).
+
+    `max_tree_depth` is an int or, as in NumPyro, a pair `(warmup_depth,
+    sampling_depth)`: the trajectory is then limited by the first while
+    `warmup` (a traced bool, passed by `window_adaptation`) is true. The
+    U-turn store is sized for the larger, so one compiled kernel serves both.
 
     References:
         Hoffman & Gelman, "The No-U-Turn Sampler", JMLR 15 (2014),
@@ -214,9 +230,12 @@ def build_nuts_kernel(
         "Composable Effects for Flexible and Accelerated Probabilistic
         Programming in NumPyro" (2019), arXiv:1912.11554.
     """
-    check_max_tree_depth(max_tree_depth)
+    warmup_depth, sampling_depth = check_max_tree_depth(max_tree_depth)
+    max_tree_depth = max(warmup_depth, sampling_depth)
 
-    def kernel(key, state: HMCState, step_size, inverse_mass_matrix, trial=False):
+    def kernel(
+        key, state: HMCState, step_size, inverse_mass_matrix, trial=False, warmup=False
+    ):
         # one threefry block per transition: the momentum's normals, then
         # three words per doubling (direction, subtree seed, merge decision)
         dim = sum(math.prod(jnp.shape(x)) for x in jax.tree.leaves(state.position))
@@ -347,7 +366,11 @@ def build_nuts_kernel(
             num_steps=jnp.int32(0),
         )
 
-        max_depth = jnp.where(trial, 1, max_tree_depth)
+        if warmup_depth == sampling_depth:
+            max_depth = jnp.where(trial, 1, max_tree_depth)
+        else:
+            depth = jnp.where(warmup, warmup_depth, sampling_depth)
+            max_depth = jnp.where(trial, 1, depth)
 
         def outer_cond(tree):
             return (tree.depth < max_depth) & ~tree.turning & ~tree.diverging
@@ -375,7 +398,7 @@ def nuts_kernel(
     potential_fn: Callable,
     step_size: float | jax.Array = 1.0,
     inverse_mass_matrix: jax.Array | None = None,
-    max_tree_depth: int = 10,
+    max_tree_depth: int | tuple[int, int] = 10,
     max_delta_energy: float = 1000.0,
 ) -> SamplingAlgorithm:
     """NUTS as an `(init, step)` pair with fixed step size and mass matrix.
@@ -385,13 +408,21 @@ def nuts_kernel(
         step_size: leapfrog step size.
         inverse_mass_matrix: vector (diagonal) or matrix over the flattened
             position; identity when None.
-        max_tree_depth: at most `2**max_tree_depth - 1` leapfrog steps.
+        max_tree_depth: at most `2**max_tree_depth - 1` leapfrog steps (an
+            int: this kernel has no warmup, so NumPyro's pair form belongs to
+            `NUTS` or to `window_adaptation(build_nuts_kernel(...), ...)`).
         max_delta_energy: energy error above which a trajectory is divergent.
 
     Returns:
         `SamplingAlgorithm(init, step)` with `init(position) -> HMCState` and
         `step(key, state) -> (HMCState, NUTSInfo)`.
     """
+    if isinstance(max_tree_depth, tuple | list):
+        raise ValueError(
+            "`nuts_kernel` has no warmup phase, so `max_tree_depth` must be an "
+            f"int; got {max_tree_depth!r}. The pair (warmup depth, sampling depth) "
+            "works with `NUTS` and with `window_adaptation(build_nuts_kernel(...))`."
+        )
     kernel = build_nuts_kernel(
         potential_fn, max_tree_depth, velocity_verlet, max_delta_energy
     )

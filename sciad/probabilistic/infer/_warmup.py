@@ -10,6 +10,7 @@ All schedule data (window bounds, `num_warmup`) live in the traced state,
 so changing the number of warmup steps does not recompile either.
 """
 
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -81,6 +82,8 @@ def window_adaptation(
     target_accept_prob: float = 0.8,
     inline_search: bool = False,
     mass_mask: np.ndarray | None = None,
+    regularize_mass_matrix: bool = True,
+    find_heuristic_step_size: bool | None = None,
 ) -> WindowAdaptation:
     r"""Stan-style warmup around `kernel(key, state, step_size, inverse_mass_matrix)`.
 
@@ -92,11 +95,22 @@ def window_adaptation(
       integer (no recompilation); `hmc_state` skips re-evaluating the
       potential at `position`.
     * `step(key, state) -> (state, info)`: one transition, adapting while
-      `state.adapt_state.iteration < num_warmup`. A reasonable initial step
-      size is searched for before the first transition (as in Stan and
-      NumPyro); after every slow window dual averaging restarts from the
-      window's averaged step size (as in BlackJAX; see `update`).
+      `state.adapt_state.iteration < num_warmup`. By default
+      (`find_heuristic_step_size=None`) a reasonable initial step size is
+      searched for before the first transition (as in Stan), and after every
+      slow window dual averaging restarts from the window's averaged step
+      size (as in BlackJAX; see `update`). `find_heuristic_step_size=True`
+      searches again after every slow window, from the current step size
+      under the new mass matrix (NumPyro's `True`); `False` never searches:
+      dual averaging starts from the given `step_size` (NumPyro's default).
     * `final(state) -> (hmc_state, step_size, inverse_mass_matrix)`.
+
+    A kernel that takes a keyword `warmup` (as `build_nuts_kernel`'s does)
+    is told whether the transition is a warmup iteration: NUTS's
+    `max_tree_depth=(warmup_depth, sampling_depth)`.
+
+    `regularize_mass_matrix=False` uses the raw Welford (co)variance of each
+    slow window, without Stan's shrinkage towards $10^{-3} I$.
 
     With `inline_search=True` the kernel must accept a fifth argument `trial`
     (as `build_nuts_kernel`'s and `build_hmc_kernel`'s do): the step-size
@@ -127,8 +141,19 @@ def window_adaptation(
         raise ValueError(
             f"`target_accept_prob` must be in (0, 1); got {target_accept_prob}."
         )
+    if not (
+        find_heuristic_step_size is None
+        or isinstance(find_heuristic_step_size, bool | np.bool_)
+    ):
+        raise TypeError(
+            "`find_heuristic_step_size` must be None, True or False; got "
+            f"{find_heuristic_step_size!r}."
+        )
+    search_windows = adapt_step_size and find_heuristic_step_size is True
+    search_first = adapt_step_size and find_heuristic_step_size is not False
+    phase_kw = _accepts_keyword(kernel, "warmup")
     da = dual_averaging()
-    welford = welford_covariance(dense_mass)
+    welford = welford_covariance(dense_mass, regularize_mass_matrix)
     if mass_mask is not None:
         if not dense_mass:
             raise ValueError("`mass_mask` needs `dense_mass=True`.")
@@ -172,7 +197,7 @@ def window_adaptation(
             windows=jnp.asarray(windows, jnp.int32),
             num_windows=jnp.asarray(num_windows, jnp.int32),
             num_warmup=jnp.asarray(num_warmup, jnp.int32),
-            needs_search=jnp.asarray(adapt_step_size),
+            needs_search=jnp.asarray(search_first),
             search_direction=jnp.int32(0),
             iteration=jnp.int32(0),
         )
@@ -223,7 +248,9 @@ def window_adaptation(
                 ),
                 welford=_select(slow_end, welford.init(x), stats),
             )
-            if adapt_step_size:
+            if search_windows:  # NumPyro's `find_heuristic_step_size=True`
+                adapt = adapt._replace(needs_search=slow_end)
+            elif adapt_step_size:
                 # restart dual averaging from the window's averaged step size
                 # (as BlackJAX does), not from a fresh doubling search (Stan,
                 # NumPyro): the search lands on a power of two times a noisy
@@ -275,7 +302,9 @@ def window_adaptation(
             eps = jnp.where(
                 trial, adapt.step_size * two**adapt.search_direction, adapt.step_size
             )
-            new, info = kernel(sub, hmc_state, eps, adapt.inverse_mass_matrix, trial)
+            new, info = kernel(
+                sub, hmc_state, eps, adapt.inverse_mass_matrix, trial, **phase(adapt)
+            )
             info_type.append(type(info))
             adapt = trial_update(adapt, trial, eps, info.accept_prob)
             fields = tuple(
@@ -295,13 +324,18 @@ def window_adaptation(
         adapt, hmc_state, fields, _ = jax.lax.while_loop(cond, body, init)
         return hmc_state, info_type[0](*fields), adapt
 
+    def phase(adapt: WindowAdaptationState) -> dict:
+        if not phase_kw:
+            return {}
+        return {"warmup": adapt.iteration < adapt.num_warmup}
+
     def step(key, state: WarmupState):
         hmc_state, adapt = state
         if inline_search:
             hmc_state, info, adapt = transition_with_search(key, hmc_state, adapt)
         else:
             key_search, key_kernel = jr.split(key)
-            if adapt_step_size:
+            if search_first:
                 adapt = jax.lax.cond(
                     adapt.needs_search,
                     search,
@@ -311,7 +345,11 @@ def window_adaptation(
                     key_search,
                 )
             hmc_state, info = kernel(
-                key_kernel, hmc_state, adapt.step_size, adapt.inverse_mass_matrix
+                key_kernel,
+                hmc_state,
+                adapt.step_size,
+                adapt.inverse_mass_matrix,
+                **phase(adapt),
             )
         adapt = jax.lax.cond(
             adapt.iteration < adapt.num_warmup,
@@ -332,6 +370,13 @@ def window_adaptation(
         )
 
     return WindowAdaptation(init, step, final)
+
+
+def _accepts_keyword(fn: Callable, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no signature (e.g. some builtins)
+        return False
 
 
 def _select(pred, a: Any, b: Any):

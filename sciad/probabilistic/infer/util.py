@@ -25,6 +25,7 @@ from .._enum import ENUM_DIM
 from ..distributions.transforms import _sum_rightmost, biject_to
 from ..handlers import seed, substitute, trace
 from ._enum import contract_log_joint, enumerated_sites, maybe_enumerate
+from ._forward_mode import value_and_jacfwd
 from ._init_strategies import (
     init_to_feasible as init_to_feasible,
     init_to_median as init_to_median,
@@ -238,7 +239,7 @@ def _latent_sites(model_trace):
 def _value_and_grad(fn, forward_mode):
     if not forward_mode:
         return jax.value_and_grad(fn)
-    return lambda z: (fn(z), jax.jacfwd(fn)(z))
+    return partial(value_and_jacfwd, fn)
 
 
 def find_valid_initial_params(
