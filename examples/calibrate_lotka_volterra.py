@@ -4,10 +4,17 @@ The Lotka-Volterra equations
 
     dx/dt = alpha x - beta x y,        dy/dt = delta x y - gamma y
 
-are solved with diffrax (Tsit5, adaptive steps, gradients by the default
-recursive-checkpoint adjoint) inside ``sciad.calibrate``. Observations are
-log-normally perturbed population counts at 20 times; NUTS infers the four rates,
-the two initial populations and the noise scale.
+are solved with diffrax (Tsit5, adaptive steps) inside ``sciad.calibrate``.
+Observations are log-normally perturbed population counts at 20 times; NUTS
+infers the four rates, the two initial populations and the noise scale.
+
+Seven parameters and a few hundred solver steps: gradients in forward mode
+(``diffrax.ForwardMode()`` and ``forward_mode_differentiation=True``) cost ~160
+µs against ~650 µs for diffrax's default reverse-mode checkpointed adjoint. The
+four rates are strongly correlated a posteriori, so a dense mass matrix pays
+for itself. Measured on the 2-core CPU here: 49 s with the defaults (min n_eff
+185, R-hat up to 1.019), 31 s with forward mode, 25 s with forward mode and
+``dense_mass=True`` (min n_eff 728, R-hat <= 1.001).
 
 Run: ``python examples/calibrate_lotka_volterra.py``  (``SCIAD_SMOKE=1``: tiny run).
 """
@@ -60,6 +67,9 @@ def populations(params, ts):
         saveat=diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-5),
         max_steps=4096,
+        # seven parameters: forward mode (one batched jvp) is ~4x cheaper per
+        # gradient than the default reverse-mode checkpointed adjoint
+        adjoint=diffrax.ForwardMode(),
         # A sampler proposes extreme rates; a failed solve must give a rejected
         # proposal (inf log-population, so a divergence), not an exception.
         throw=False,
@@ -91,6 +101,8 @@ def main():
         key=jr.key(0),
         truth=TRUE | {"noise": NOISE},
         map_steps=30 if SMOKE else 400,
+        forward_mode_differentiation=True,
+        dense_mass=True,
     )
     print(result.summary())
     print(f"calibrated in {time.perf_counter() - t0:.1f} s")

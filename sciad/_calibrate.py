@@ -112,7 +112,7 @@ def calibration_model(
     return model
 
 
-def _map_estimate(key, model, args, steps: int):
+def _map_estimate(key, model, args, steps: int, forward_mode: bool = False):
     """MAP in unconstrained space: Adam, then L-BFGS, from the prior median.
 
     Adam's steps are bounded by its learning rate, so the first phase cannot jump
@@ -120,9 +120,18 @@ def _map_estimate(key, model, args, steps: int):
     underflowing to 0 in float32); L-BFGS then converges fast near the optimum.
     """
     from .probabilistic.infer import init_to_median, initialize_model
+    from .probabilistic.infer._forward_mode import forward_mode_potential
 
-    info = initialize_model(key, model, init_strategy=init_to_median, model_args=args)
+    info = initialize_model(
+        key,
+        model,
+        init_strategy=init_to_median,
+        model_args=args,
+        forward_mode_differentiation=forward_mode,
+    )
     potential = info.potential_fn
+    if forward_mode:
+        potential = forward_mode_potential(potential)
     adam = optax.adam(0.05)
     lbfgs = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(potential)
@@ -171,6 +180,7 @@ def calibrate(
     progress_bar: bool = True,
     dense_mass: bool = False,
     target_accept_prob: float = 0.8,
+    forward_mode_differentiation: bool = False,
 ) -> CalibrationResult:
     r"""Calibrate a simulator's parameters from data: MAP, then NUTS posterior.
 
@@ -197,6 +207,15 @@ def calibrate(
         chain_method: as ``MCMC``: ``"vectorized"``, ``"sequential"`` or
             ``"parallel"`` (chains spread over ``jax.devices()``).
         progress_bar, dense_mass, target_accept_prob: passed to ``MCMC``/``NUTS``.
+        forward_mode_differentiation: differentiate the model in forward mode,
+            for the MAP and for NUTS (see ``NUTS``). For a few parameters and
+            a long simulation it can be much cheaper than reverse mode: the
+            Lotka-Volterra example's 7-parameter gradient through an adaptive
+            diffrax solve takes ~160 µs with ``adjoint=diffrax.ForwardMode()``
+            against ~650 µs in reverse mode (``docs/inference.md``). The
+            simulator must then be forward-differentiable: a diffrax solve
+            needs ``adjoint=diffrax.ForwardMode()`` (its default adjoint is
+            reverse-only).
 
     Returns:
         A :class:`CalibrationResult` (samples, MAP, summary, predictive,
@@ -215,6 +234,7 @@ def calibrate(
         a NaN potential, which NUTS counts as a divergence and rejects.
     """
     from .probabilistic.infer import MCMC, NUTS
+    from .probabilistic.infer._forward_mode import explain_differentiation_errors
 
     if method not in ("nuts", "map"):
         raise ValueError(
@@ -226,14 +246,22 @@ def calibrate(
     observations = jnp.asarray(observations)
     model = calibration_model(simulator, priors, noise=noise, likelihood=likelihood)
     map_key, init_key, mcmc_key = jr.split(key, 3)
-    z_map, postprocess, history = _map_estimate(
-        map_key, model, (inputs, observations), map_steps
-    )
+    with explain_differentiation_errors():
+        z_map, postprocess, history = _map_estimate(
+            map_key,
+            model,
+            (inputs, observations),
+            map_steps,
+            forward_mode_differentiation,
+        )
     map_estimate = postprocess(z_map)
     mcmc = None
     if method == "nuts":
         kernel = NUTS(
-            model, dense_mass=dense_mass, target_accept_prob=target_accept_prob
+            model,
+            dense_mass=dense_mass,
+            target_accept_prob=target_accept_prob,
+            forward_mode_differentiation=forward_mode_differentiation,
         )
         mcmc = MCMC(
             kernel,
