@@ -13,6 +13,7 @@ from sciad.probabilistic import dist, handlers
 from sciad.probabilistic.infer import (
     constrain_fn,
     init_to_feasible,
+    init_to_mean,
     init_to_median,
     init_to_sample,
     init_to_uniform,
@@ -148,6 +149,7 @@ def test_initialize_model_under_jit_with_batched_keys():
 STRATEGIES = {
     "uniform": init_to_uniform,
     "uniform(radius=0.5)": init_to_uniform(radius=0.5),
+    "mean": init_to_mean,
     "median": init_to_median,
     "median(num_samples=5)": init_to_median(num_samples=5),
     "sample": init_to_sample,
@@ -177,6 +179,24 @@ def test_init_strategies(name):
         assert abs(float(z["mu"])) < 0.5 and abs(float(z["s"])) < 0.5
     if name == "median":
         assert abs(float(z["mu"]) - 3.0) < 1.0
+    if name == "mean":  # unconstrained: mu itself, log of s's mean 2 / 2
+        np.testing.assert_allclose([z["mu"], z["s"]], [3.0, 0.0], atol=1e-6)
+
+
+def test_init_to_mean_falls_back_to_the_median_without_a_finite_mean():
+    def heavy():
+        spp.sample("c", dist.Cauchy(jnp.array([1.0, -2.0]), 1.0))
+        spp.sample("h", dist.HalfCauchy(1.0))
+        spp.sample("b", dist.Beta(2.0, 6.0), sample_shape=(3,))
+
+    info = initialize_model(jr.PRNGKey(4), heavy, init_strategy=init_to_mean)
+    z = info.param_info.z
+    assert jnp.isfinite(info.param_info.potential_energy)
+    # Cauchy and HalfCauchy: the median of 15 prior draws (NumPyro: NaN)
+    assert np.all(np.isfinite(z["c"])) and np.isfinite(z["h"])
+    assert np.all(np.abs(z["c"] - np.array([1.0, -2.0])) < 3.0)
+    # Beta(2, 6): the mean 1/4 in every row, logit-transformed
+    np.testing.assert_allclose(z["b"], np.full(3, np.log(0.25 / 0.75)), rtol=1e-5)
 
 
 def test_init_error_names_site_with_infinite_log_density():

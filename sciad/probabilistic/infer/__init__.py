@@ -9,6 +9,7 @@ from .._enum import config_enumerate as config_enumerate
 from . import reparam as reparam
 from ._init_strategies import (
     init_to_feasible as init_to_feasible,
+    init_to_mean as init_to_mean,
     init_to_median as init_to_median,
     init_to_sample as init_to_sample,
     init_to_uniform as init_to_uniform,

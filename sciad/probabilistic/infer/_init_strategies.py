@@ -15,6 +15,7 @@ from ..distributions.transforms import biject_to
 
 __all__ = [
     "init_to_feasible",
+    "init_to_mean",
     "init_to_median",
     "init_to_sample",
     "init_to_uniform",
@@ -73,6 +74,28 @@ def init_to_median(site=None, num_samples=15):
     except NotImplementedError:
         return init_to_uniform(site)
     return jnp.median(draws, axis=0)
+
+
+def init_to_mean(site=None):
+    """The prior mean, as NumPyro's; the median where the mean is not finite.
+
+    Families without a mean (`NotImplementedError`), and elements whose mean
+    is infinite or undefined (Cauchy: NaN, HalfCauchy: inf), start at
+    :func:`init_to_median` instead, where NumPyro would start at a NaN.
+    """
+    if site is None:
+        return init_to_mean
+    if not _is_latent(site):
+        return None
+    if site["value"] is not None:
+        return site["value"]
+    median = init_to_median(site)
+    try:
+        mean = 1.0 * site["fn"].mean  # a float, so the site is differentiable
+    except (NotImplementedError, ValueError):
+        return median
+    mean = jnp.broadcast_to(mean, jnp.shape(median))
+    return jnp.where(jnp.isfinite(mean), mean, median)
 
 
 def init_to_sample(site=None):
