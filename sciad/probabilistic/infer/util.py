@@ -25,7 +25,7 @@ from .._enum import ENUM_DIM
 from ..distributions.transforms import _sum_rightmost, biject_to
 from ..handlers import seed, substitute, trace
 from ._enum import contract_log_joint, enumerated_sites, maybe_enumerate
-from ._forward_mode import value_and_jacfwd
+from ._forward_mode import explain_differentiation_errors, value_and_jacfwd
 from ._init_strategies import (
     init_to_feasible as init_to_feasible,
     init_to_median as init_to_median,
@@ -416,12 +416,13 @@ def initialize_model(
         forward_mode_differentiation=forward_mode_differentiation,
         validate_grad=validate_grad,
     )
-    if _is_batched_key(rng_key):
-        param_info, _ = jax.vmap(lambda k: find(k))(rng_key)
-        first_z = jtu.tree_map(lambda x: x[0], param_info.z)
-    else:
-        param_info, _ = find(rng_key)
-        first_z = param_info.z
+    with explain_differentiation_errors():
+        if _is_batched_key(rng_key):
+            param_info, _ = jax.vmap(lambda k: find(k))(rng_key)
+            first_z = jtu.tree_map(lambda x: x[0], param_info.z)
+        else:
+            param_info, _ = find(rng_key)
+            first_z = param_info.z
     model_trace = _constrained_trace(model, model_args, model_kwargs, first_z)
     if dynamic_args:
 
