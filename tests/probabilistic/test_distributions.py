@@ -148,7 +148,19 @@ def _more_table():
     gate, rate = _u(0.05, 0.6), _u(0.5, 6)
     grw_scale, t = _u(0.5, 2, 2), np.arange(1, 5)
     kappa = _u(0.3, 3)
+    geom_p = _u(0.1, 0.9)
+    lu_low = _u(0.01, 1.0)
+    lu_high = lu_low * _u(2.0, 1000.0)
     return {
+        "Geometric": (dist.Geometric(geom_p), st.geom(geom_p, loc=-1)),
+        "Geometric-logits": (
+            dist.Geometric(logits=np.log(geom_p / (1 - geom_p))),
+            st.geom(geom_p, loc=-1),
+        ),
+        "LogUniform": (
+            dist.LogUniform(lu_low, lu_high),
+            st.loguniform(lu_low, lu_high),
+        ),
         "AsymmetricLaplace": (
             dist.AsymmetricLaplace(loc, scale, kappa),
             st.laplace_asymmetric(kappa, loc, scale),
@@ -515,12 +527,12 @@ CDF = {
     "HalfCauchy", "LogNormal", "Exponential", "Gamma", "InverseGamma", "Beta",
     "Uniform", "Bernoulli", "Bernoulli-logits", "Binomial", "Binomial-logits",
     "Poisson", "Gumbel", "Weibull", "Pareto", "Chi2", "DiscreteUniform",
-    "AsymmetricLaplace",
+    "AsymmetricLaplace", "Geometric", "Geometric-logits", "LogUniform",
 } | TRUNC  # fmt: skip
 ICDF = {
     "Normal", "Cauchy", "Laplace", "Logistic", "HalfNormal", "HalfCauchy",
     "LogNormal", "Exponential", "Uniform", "Gumbel", "Weibull", "Pareto",
-    "AsymmetricLaplace",
+    "AsymmetricLaplace", "LogUniform",
 } | TRUNC  # fmt: skip
 ENTROPY = {
     "Normal", "StudentT", "Cauchy", "Laplace", "Logistic", "HalfNormal",
@@ -528,7 +540,8 @@ ENTROPY = {
     "Uniform", "Bernoulli", "Bernoulli-logits", "Dirichlet",
     "MultivariateNormal-cov", "MultivariateNormal-tril", "MultivariateNormal-prec",
     "LowRankMultivariateNormal", "Gumbel", "Weibull", "Pareto", "Chi2",
-    "DiscreteUniform", "AsymmetricLaplace",
+    "DiscreteUniform", "AsymmetricLaplace", "Geometric", "Geometric-logits",
+    "LogUniform",
 } | TRUNC  # fmt: skip
 _cdf = jax.jit(lambda d, x: d.cdf(x))
 _icdf = jax.jit(lambda d, q: d.icdf(q))
@@ -605,7 +618,7 @@ GRAD_GROUPS = {
         "Normal", "Cauchy", "Laplace", "Logistic", "HalfNormal", "HalfCauchy",
         "LogNormal", "Exponential", "Uniform", "MultivariateNormal-tril",
         "LowRankMultivariateNormal", "Dirichlet", "Gumbel", "Weibull", "Pareto",
-        "AsymmetricLaplace",
+        "AsymmetricLaplace", "LogUniform", "Geometric", "Geometric-logits",
     ],
     "truncated": ["TruncatedNormal"],
     "special": ["Gamma", "InverseGamma", "StudentT", "Beta", "Chi2"],
@@ -910,3 +923,167 @@ def test_dirichlet_multinomial_against_scipy():
         order=1,
         modes=("rev",),
     )
+
+
+# --- VonMises, MultivariateStudentT, LKJ, NumPyro's parametrisation names ------
+
+
+def _centred_angles(x, loc):
+    """`x - loc` wrapped to [-pi, pi] (scipy's vonmises is on [loc - pi, loc + pi])."""
+    return np.remainder(np.asarray(x) - loc + np.pi, 2 * np.pi) - np.pi
+
+
+def test_von_mises_against_scipy():
+    locs, kappas = np.array([0.5, -3.0, 2.0, 0.0]), np.array([2.0, 30.0, 1e-3, 500.0])
+    d = dist.VonMises(locs, kappas)
+    x = RNG.uniform(-np.pi, np.pi, size=(5, 4))
+    ref = st.vonmises(kappas)  # centred: the density depends on x - loc only
+    np.testing.assert_allclose(
+        d.log_prob(x), ref.logpdf(_centred_angles(x, locs)), rtol=1e-10
+    )
+    assert d.log_prob(4.0)[0] == -np.inf  # outside [-pi, pi]
+    np.testing.assert_allclose(d.mean, locs)
+    circ_var = 1 - np.array([st.vonmises(k).expect(np.cos) for k in kappas[:2]])
+    np.testing.assert_allclose(d.variance[:2], circ_var, rtol=1e-6)
+    draws = np.asarray(d.sample(jr.key(4), (4000,)))
+    assert bool(jnp.all(d.support(draws)))
+    for i, k in enumerate(kappas):
+        pvalue = st.kstest(_centred_angles(draws[:, i], locs[i]), st.vonmises(k).cdf)
+        assert pvalue.pvalue > 1e-3, (k, pvalue)
+    # concentration 0 is uniform on the circle (the envelope is not used)
+    flat = np.asarray(dist.VonMises(1.0, 0.0).sample(jr.key(5), (4000,)))
+    assert st.kstest(flat, st.uniform(-np.pi, 2 * np.pi).cdf).pvalue > 1e-3
+    # float32 sampling takes the small-concentration branch below 0.02
+    with jax.enable_x64(False):
+        small = dist.VonMises(0.0, np.float32(0.01)).sample(jr.key(6), (4000,))
+        assert small.dtype == jnp.float32
+        assert st.kstest(np.asarray(small), st.vonmises(0.01).cdf).pvalue > 1e-3
+
+
+def test_multivariate_student_t_against_scipy():
+    cov = _COV
+    tril = np.linalg.cholesky(cov)
+    dfs = np.array([3.5, 7.0])
+    d = dist.MultivariateStudentT(dfs, _MU3, tril)
+    assert d.batch_shape == (2,) and d.event_shape == (3,)
+    refs = [st.multivariate_t(_MU3, cov, df=nu) for nu in dfs]
+    x = np.stack([r.rvs(size=4, random_state=RNG) for r in refs], axis=1)
+    expected = np.stack([r.logpdf(x[:, i]) for i, r in enumerate(refs)], axis=1)
+    np.testing.assert_allclose(d.log_prob(x), expected, rtol=1e-10)
+    np.testing.assert_allclose(d.entropy(), [r.entropy() for r in refs], rtol=1e-10)
+    np.testing.assert_allclose(d.mean, np.broadcast_to(_MU3, (2, 3)))
+    np.testing.assert_allclose(
+        d.covariance_matrix, [nu / (nu - 2) * cov for nu in dfs], rtol=1e-12
+    )
+    # sample moments: df = 7 has a finite fourth moment, so the variance
+    # estimate's error is ~sqrt(2 + kurtosis) / sqrt(N); 25% is > 5 of them
+    draws = dist.MultivariateStudentT(7.0, _MU3, tril).sample(jr.key(7), (20000,))
+    se = np.sqrt(np.diag(cov) * 7 / 5 / 20000)
+    assert np.all(np.abs(draws.mean(0) - _MU3) < 5 * se)
+    np.testing.assert_allclose(np.cov(draws.T), 7 / 5 * cov, rtol=0.25, atol=0.05)
+    # NumPyro's edge cases: no mean for df <= 1, infinite variance for df <= 2
+    edge = dist.MultivariateStudentT(np.array([0.8, 1.5]), _MU3, tril)
+    assert np.all(np.isnan(edge.mean[0])) and np.all(np.isinf(edge.variance[1]))
+    with pytest.raises(ValueError, match="scale_tril"):
+        dist.MultivariateStudentT(3.0, _MU3)
+    with pytest.raises(ValueError, match="event size"):
+        dist.MultivariateStudentT(3.0, np.zeros(2), tril)
+
+
+def test_lkj_matches_beta_in_two_dimensions_and_numpyro():
+    """d = 2: (r + 1) / 2 ~ Beta(eta, eta) for the off-diagonal r."""
+    r = np.array([-0.7, 0.1, 0.65])
+    eta = np.array([0.5, 1.0, 3.0])
+    corr = np.stack([[np.ones(3), r], [r, np.ones(3)]]).transpose(2, 0, 1)
+    d = dist.LKJ(2, eta)
+    np.testing.assert_allclose(
+        d.log_prob(corr), st.beta(eta, eta).logpdf((r + 1) / 2) - np.log(2), rtol=1e-10
+    )
+    d3 = dist.LKJ(4, 2.0)
+    draws = d3.sample(jr.key(8), (500,))
+    assert draws.shape == (500, 4, 4) and bool(jnp.all(d3.support(draws)))
+    np.testing.assert_allclose(draws.mean(0), np.eye(4), atol=0.1)  # sd ~ 0.4/sqrt(500)
+    np.testing.assert_allclose(d3.mean, np.eye(4))
+    assert d3.dimension == 4
+    numpyro_dist = pytest.importorskip("numpyro.distributions")
+    np.testing.assert_allclose(
+        d3.log_prob(draws[:5]),
+        numpyro_dist.LKJ(4, 2.0).log_prob(np.asarray(draws[:5])),
+        rtol=1e-9,
+    )
+
+
+def test_numpyro_parametrisation_names():
+    p = np.array([0.2, 0.7])
+    logits = np.log(p / (1 - p))
+    probs = _simplex(2, 3)
+    pairs = [
+        (dist.BernoulliProbs(p), dist.Bernoulli(probs=p), 1.0),
+        (dist.BernoulliLogits(logits), dist.Bernoulli(logits=logits), 1.0),
+        (dist.BinomialProbs(p, 5), dist.Binomial(5, probs=p), 3.0),
+        (dist.BinomialLogits(logits, 5), dist.Binomial(5, logits=logits), 3.0),
+        (dist.GeometricProbs(p), dist.Geometric(probs=p), 2.0),
+        (dist.GeometricLogits(logits), dist.Geometric(logits=logits), 2.0),
+        (dist.NegativeBinomialProbs(3.0, p), dist.NegativeBinomial(3.0, probs=p), 2.0),
+        (
+            dist.NegativeBinomialLogits(3.0, logits),
+            dist.NegativeBinomial(3.0, logits=logits),
+            2.0,
+        ),
+        (dist.CategoricalProbs(probs), dist.Categorical(probs), 1),
+        (
+            dist.MultinomialLogits(np.log(probs[0]), 4),
+            dist.Multinomial(4, logits=np.log(probs[0])),
+            np.array([1.0, 2.0, 1.0]),
+        ),
+    ]
+    for alias, family, x in pairs:
+        assert type(alias) is type(family)
+        np.testing.assert_allclose(alias.log_prob(x), family.log_prob(x), rtol=1e-12)
+    np.testing.assert_allclose(
+        dist.CategoricalLogits(np.zeros(4)).probs, np.full(4, 0.25)
+    )
+    assert dist.MultinomialProbs(np.full(3, 1 / 3), 6).total_count == 6
+
+
+def test_new_families_gradients():
+    import sciad
+
+    tril = jnp.asarray(np.linalg.cholesky(_COV))
+
+    def f(params):
+        return {
+            "von_mises": dist.VonMises(params["vm"][0], params["vm"][1]).log_prob(0.4),
+            "mvt": dist.MultivariateStudentT(
+                params["nu"], params["loc"], params["tril"]
+            ).log_prob(jnp.array([0.3, -0.2, 1.0])),
+            "lkj": dist.LKJ(3, params["eta"]).log_prob(
+                jnp.array([[1.0, 0.3, -0.2], [0.3, 1.0, 0.1], [-0.2, 0.1, 1.0]])
+            ),
+            "log_uniform": dist.LogUniform(params["lu"][0], params["lu"][1]).log_prob(
+                0.7
+            ),
+            "geometric": dist.Geometric(logits=params["g"]).log_prob(3.0),
+        }
+
+    params = {
+        "vm": jnp.array([0.2, 2.5]),
+        "nu": jnp.asarray(4.5),
+        "loc": jnp.asarray(_MU3),
+        "tril": tril,
+        "eta": jnp.asarray(1.7),
+        "lu": jnp.array([0.1, 5.0]),
+        "g": jnp.asarray(-0.4),
+    }
+    sciad.check_grads(f, (params,), order=1, modes=("rev",))
+    # the reparametrised draws of the Student t, df included (implicit gamma
+    # gradients): d/d loc of the mean draw is the identity
+    key = jr.key(9)
+    grad = jax.jacobian(
+        lambda loc: dist.MultivariateStudentT(5.0, loc, tril).sample(key).sum()
+    )(jnp.asarray(_MU3))
+    np.testing.assert_allclose(grad, np.ones(3))
+    dnu = jax.grad(
+        lambda nu: dist.MultivariateStudentT(nu, _MU3, tril).sample(key).sum()
+    )(5.0)
+    assert np.isfinite(dnu) and dnu != 0

@@ -6,6 +6,20 @@ and ``vmap``; see :class:`Distribution` for the shared interface.
 """
 
 from . import constraints as constraints, transforms as transforms
+from ._aliases import (
+    BernoulliLogits as BernoulliLogits,
+    BernoulliProbs as BernoulliProbs,
+    BinomialLogits as BinomialLogits,
+    BinomialProbs as BinomialProbs,
+    CategoricalLogits as CategoricalLogits,
+    CategoricalProbs as CategoricalProbs,
+    GeometricLogits as GeometricLogits,
+    GeometricProbs as GeometricProbs,
+    MultinomialLogits as MultinomialLogits,
+    MultinomialProbs as MultinomialProbs,
+    NegativeBinomialLogits as NegativeBinomialLogits,
+    NegativeBinomialProbs as NegativeBinomialProbs,
+)
 from ._base import (
     Distribution as Distribution,
     ExpandedDistribution as ExpandedDistribution,
@@ -17,6 +31,7 @@ from ._base import (
 from ._bounded import (
     Beta as Beta,
     Kumaraswamy as Kumaraswamy,
+    LogUniform as LogUniform,
     TruncatedNormal as TruncatedNormal,
     Uniform as Uniform,
 )
@@ -34,16 +49,18 @@ from ._continuous_real import (
     Normal as Normal,
     StudentT as StudentT,
 )
+from ._directional import VonMises as VonMises
 from ._discrete import (
     Bernoulli as Bernoulli,
     Binomial as Binomial,
     Categorical as Categorical,
     DiscreteUniform as DiscreteUniform,
+    Geometric as Geometric,
     Multinomial as Multinomial,
     OrderedLogistic as OrderedLogistic,
     Poisson as Poisson,
 )
-from ._lkj import LKJCholesky as LKJCholesky
+from ._lkj import LKJ as LKJ, LKJCholesky as LKJCholesky
 from ._mixture import MixtureSameFamily as MixtureSameFamily
 from ._multivariate import (
     Dirichlet as Dirichlet,
@@ -51,6 +68,7 @@ from ._multivariate import (
     LowRankMultivariateNormal as LowRankMultivariateNormal,
     MultivariateNormal as MultivariateNormal,
 )
+from ._multivariate_t import MultivariateStudentT as MultivariateStudentT
 from ._negative_binomial import (
     GammaPoisson as GammaPoisson,
     NegativeBinomial as NegativeBinomial,

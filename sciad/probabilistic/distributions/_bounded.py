@@ -1,4 +1,5 @@
-"""Distributions on bounded intervals: Uniform, Beta, Kumaraswamy, TruncatedNormal."""
+"""Distributions on bounded intervals: Uniform, LogUniform, Beta, Kumaraswamy,
+TruncatedNormal."""
 
 import math
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from . import constraints
 from ._base import Distribution, promote_dtype
 from ._betaln import betaln
 
-__all__ = ["Beta", "Kumaraswamy", "TruncatedNormal", "Uniform"]
+__all__ = ["Beta", "Kumaraswamy", "LogUniform", "TruncatedNormal", "Uniform"]
 
 
 class Uniform(Distribution):
@@ -63,6 +64,63 @@ class Uniform(Distribution):
     @property
     def variance(self) -> Array:
         return self._batch((self.high - self.low) ** 2 / 12)
+
+
+class LogUniform(Distribution):
+    r"""$\log X$ uniform on $[\log \text{low}, \log \text{high}]$: density
+    $1 / (x \log(\text{high}/\text{low}))$ on $[\text{low}, \text{high}]$
+    (NumPyro's ``LogUniform``, scipy's ``loguniform``). A scale-free prior for a
+    positive quantity known to within orders of magnitude.
+    """
+
+    low: jnp.ndarray
+    high: jnp.ndarray
+    arg_constraints = {"low": constraints.positive, "high": constraints.dependent}
+    reparametrized_params = ["low", "high"]
+
+    def __init__(
+        self, low: ArrayLike, high: ArrayLike, *, validate_args: bool | None = None
+    ):
+        self.low, self.high = promote_dtype(low, high)
+        self._finish_init(validate_args)
+
+    @property
+    def support(self):
+        return constraints.interval(self.low, self.high)
+
+    def _log_range(self):
+        return jnp.log(self.high) - jnp.log(self.low)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        u = jr.uniform(key, self.shape(sample_shape), self.low.dtype)
+        return self.icdf(u)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        inside = (value >= self.low) & (value <= self.high)
+        safe = jnp.where(inside, value, 1.0)
+        return jnp.where(inside, -jnp.log(safe) - jnp.log(self._log_range()), -jnp.inf)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        safe = jnp.clip(value, self.low, self.high)
+        return (jnp.log(safe) - jnp.log(self.low)) / self._log_range()
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        return jnp.exp(jnp.log(self.low) + q * self._log_range())
+
+    def entropy(self) -> Float[Array, "..."]:
+        log_range = self._log_range()
+        return self._batch(
+            jnp.log(log_range) + (jnp.log(self.low) + jnp.log(self.high)) / 2
+        )
+
+    @property
+    def mean(self) -> Array:
+        return self._batch((self.high - self.low) / self._log_range())
+
+    @property
+    def variance(self) -> Array:
+        second = (self.high**2 - self.low**2) / (2 * self._log_range())
+        return self._batch(second - self.mean**2)
 
 
 class AbstractUnitConcentrations(Distribution):

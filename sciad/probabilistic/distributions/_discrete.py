@@ -1,4 +1,5 @@
-"""Discrete distributions: Bernoulli, Binomial, Poisson, Categorical, Multinomial.
+"""Discrete distributions: Bernoulli, Binomial, Geometric, Poisson, Categorical,
+Multinomial and more.
 
 Parameters are given as ``probs`` or ``logits`` (exactly one), as in NumPyro; both
 attributes are available afterwards, and ``log_prob`` uses the form that was given
@@ -32,6 +33,7 @@ __all__ = [
     "Binomial",
     "Categorical",
     "DiscreteUniform",
+    "Geometric",
     "Multinomial",
     "OrderedLogistic",
     "Poisson",
@@ -226,6 +228,78 @@ class Poisson(Distribution):
     @property
     def variance(self) -> Array:
         return self.rate
+
+
+class Geometric(Distribution):
+    r"""Failures before the first success of Bernoulli(``probs``) trials.
+
+    $P(k) = (1 - p)^k p$ on $k = 0, 1, \dots$ (NumPyro's and scipy's
+    ``geom(p, loc=-1)``); ``probs`` or ``logits``, exactly one.
+    """
+
+    probs: jnp.ndarray
+    logits: jnp.ndarray
+    _from_logits: bool = eqx.field(static=True)
+    support = constraints.nonnegative_integer
+
+    def __init__(
+        self,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
+        *,
+        validate_args: bool | None = None,
+    ):
+        self._from_logits = _one_of("Geometric", probs, logits)
+        if self._from_logits:
+            (self.logits,) = promote_dtype(logits)
+            self.probs = expit(self.logits)
+        else:
+            (self.probs,) = promote_dtype(probs)
+            self.logits = logit(self.probs)
+        self._finish_init(validate_args)
+
+    @property
+    def arg_constraints(self):
+        if self._from_logits:
+            return {"logits": constraints.real}
+        return {"probs": constraints.unit_interval}
+
+    def _log_p_log_q(self):
+        """log p and log(1 - p), from whichever form was given."""
+        if self._from_logits:
+            return -softplus(-self.logits), -softplus(self.logits)
+        return jnp.log(self.probs), jnp.log1p(-self.probs)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        # inversion: k = floor(log U / log(1 - p)); p = 1 gives log(1 - p) =
+        # -inf and k = 0
+        u = jr.uniform(key, self.shape(sample_shape), self.probs.dtype)
+        _, log_q = self._log_p_log_q()
+        return _int(jnp.floor(jnp.log1p(-u) / log_q))
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        log_p, log_q = self._log_p_log_q()
+        # k * log(1 - p) with 0 * -inf = 0 at k = 0, p = 1
+        lp = jnp.where(value == 0, 0.0, value * log_q) + log_p
+        return jnp.where(value >= 0, lp, -jnp.inf)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        k = jnp.floor(value)
+        _, log_q = self._log_p_log_q()
+        return jnp.where(k < 0, 0.0, -jnp.expm1((jnp.maximum(k, 0.0) + 1) * log_q))
+
+    def entropy(self) -> Float[Array, "..."]:
+        p = self.probs
+        log_p, log_q = self._log_p_log_q()
+        return -(jnp.where(p < 1, (1 - p) * log_q, 0.0) + p * log_p) / p
+
+    @property
+    def mean(self) -> Array:
+        return (1 - self.probs) / self.probs
+
+    @property
+    def variance(self) -> Array:
+        return (1 - self.probs) / self.probs**2
 
 
 def _simplex_params(cls_name, probs, logits):

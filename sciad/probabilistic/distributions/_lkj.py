@@ -1,4 +1,4 @@
-"""LKJ distribution over Cholesky factors of correlation matrices."""
+"""LKJ distributions over correlation matrices and their Cholesky factors."""
 
 import math
 from collections.abc import Sequence
@@ -11,8 +11,10 @@ from jax.scipy.special import gammaln, multigammaln
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
+from ._matrix_transforms import CorrMatrixCholeskyTransform
+from ._transformed import TransformedDistribution
 
-__all__ = ["LKJCholesky"]
+__all__ = ["LKJ", "LKJCholesky"]
 
 
 class LKJCholesky(Distribution):
@@ -95,3 +97,43 @@ class LKJCholesky(Distribution):
             - (n - 1) * gammaln(alpha)
         )
         return unnormalised - log_norm
+
+
+class LKJ(TransformedDistribution):
+    r"""LKJ($\eta$) on ``dimension`` x ``dimension`` correlation matrices $C$:
+    density $\propto \det(C)^{\eta - 1}$ (NumPyro's ``LKJ``).
+
+    `LKJCholesky` pushed through $L \mapsto LL^\top$, with that map's Jacobian.
+    Inside a model prefer `LKJCholesky`: a sampler then works on the factor
+    directly, without a Cholesky decomposition per density evaluation. The
+    mean is the identity for every $\eta$ (the law is invariant under
+    permutations and sign flips of the coordinates).
+    """
+
+    def __init__(
+        self,
+        dimension,
+        concentration: ArrayLike = 1.0,
+        sample_method="onion",
+        *,
+        validate_args: bool | None = None,
+    ):
+        base = LKJCholesky(
+            dimension, concentration, sample_method, validate_args=validate_args
+        )
+        super().__init__(
+            base, CorrMatrixCholeskyTransform().inv, validate_args=validate_args
+        )
+
+    @property
+    def dimension(self) -> int:
+        return self.base_dist.dimension
+
+    @property
+    def concentration(self) -> Array:
+        return self.base_dist.concentration
+
+    @property
+    def mean(self) -> Array:
+        eye = jnp.eye(self.dimension, dtype=self.concentration.dtype)
+        return jnp.broadcast_to(eye, self.batch_shape + self.event_shape)

@@ -75,6 +75,17 @@ class Dirichlet(Distribution):
         return self.concentration * (a0 - self.concentration) / (a0**2 * (a0 + 1))
 
 
+def whiten(loc, scale_tril, value):
+    """$z = L^{-1}(x - \\mu)$ and $\\log|L|$, broadcast over value and batch."""
+    diff = value - loc
+    shape = jnp.broadcast_shapes(diff.shape[:-1], loc.shape[:-1])
+    tril = jnp.broadcast_to(scale_tril, shape + scale_tril.shape[-2:])
+    diff = jnp.broadcast_to(diff, shape + diff.shape[-1:])
+    z = solve_triangular(tril, diff[..., None], lower=True)[..., 0]
+    half_log_det = jnp.sum(jnp.log(jnp.diagonal(tril, axis1=-2, axis2=-1)), -1)
+    return z, half_log_det
+
+
 def _cholesky_of_inverse(precision):
     # L with L L^T = P^{-1}, via the Cholesky factor of the flipped precision
     # (only a triangular inverse, which is better conditioned than inv(P)).
@@ -166,12 +177,7 @@ class MultivariateNormal(Distribution):
         return self.loc + jnp.squeeze(self.scale_tril @ eps[..., None], -1)
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
-        diff = value - self.loc
-        shape = jnp.broadcast_shapes(diff.shape[:-1], self.batch_shape)
-        tril = jnp.broadcast_to(self.scale_tril, shape + self.scale_tril.shape[-2:])
-        diff = jnp.broadcast_to(diff, shape + diff.shape[-1:])
-        z = solve_triangular(tril, diff[..., None], lower=True)[..., 0]
-        half_log_det = jnp.sum(jnp.log(jnp.diagonal(tril, axis1=-2, axis2=-1)), -1)
+        z, half_log_det = whiten(self.loc, self.scale_tril, value)
         n = self.loc.shape[-1]
         return -0.5 * jnp.sum(z**2, -1) - half_log_det - 0.5 * n * math.log(2 * math.pi)
 

@@ -7,11 +7,14 @@ dimensions reduced. Names and semantics follow NumPyro's
 ``numpyro.distributions.constraints``.
 """
 
+import math
+
 import jax.numpy as jnp
 
 __all__ = [
     "Constraint",
     "boolean",
+    "circular",
     "corr_cholesky",
     "corr_matrix",
     "dependent",
@@ -147,6 +150,16 @@ class _UnitInterval(_Interval):
 
     def __repr__(self):
         return "unit_interval"
+
+
+class _Circular(_Interval):
+    """Angles in $[-\\pi, \\pi]$ (NumPyro's ``circular``)."""
+
+    def __init__(self):
+        super().__init__(-math.pi, math.pi)
+
+    def __repr__(self):
+        return "circular"
 
 
 class _IntegerInterval(_Interval):
@@ -295,6 +308,7 @@ class _CorrMatrix(_PositiveDefinite):
 
 
 boolean = _Boolean()
+circular = _Circular()
 corr_cholesky = _CorrCholesky()
 corr_matrix = _CorrMatrix()
 dependent = _Dependent()
