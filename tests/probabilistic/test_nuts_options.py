@@ -221,6 +221,15 @@ def test_inverse_mass_matrix_blocks_as_numpyro():
     np.testing.assert_array_equal(
         mcmc.last_state.adapt_state.inverse_mass_matrix, expected
     )
+    # a diagonal metric from blocks of vectors
+    kernel = NUTS(
+        potential_fn=potential,
+        inverse_mass_matrix={("y", "x"): np.array([1.0, 2.0, 3.0, 4.0, 5.0])},
+    )
+    # sites in the tuple's order (y then x), laid out in sorted order (x, y)
+    np.testing.assert_array_equal(
+        kernel.initial_inverse_mass_matrix(init), [4.0, 5.0, 1.0, 2.0, 3.0]
+    )
     # a site left out keeps the identity; a diagonal block in a dense metric
     kernel = NUTS(
         potential_fn=potential,

@@ -157,6 +157,9 @@ class AbstractHMCKernel(eqx.Module):
     forward_mode_differentiation: bool = eqx.field(static=True, default=False)
     regularize_mass_matrix: bool = eqx.field(static=True, default=True)
 
+    # NumPyro's `MCMCKernel.sample_field`: the state field holding the position
+    sample_field = "z"
+
     def __check_init__(self):
         if (self.model is None) == (self.potential_fn is None):
             raise ValueError("Give exactly one of `model` and `potential_fn`.")
@@ -230,8 +233,10 @@ class AbstractHMCKernel(eqx.Module):
                 k = len(idx)
                 if block.shape == (k, k) and dense:
                     out[np.ix_(idx, idx)] = block
+                elif block.shape == (k,) and dense:
+                    out[idx, idx] = block  # the block's diagonal entries
                 elif block.shape == (k,):
-                    out[idx, idx] = block
+                    out[idx] = block
                 else:
                     need = f"({k},) or ({k}, {k})" if dense else f"({k},)"
                     hint = "" if dense else " (a matrix block needs `dense_mass`)"
