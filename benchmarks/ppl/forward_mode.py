@@ -35,35 +35,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import run  # noqa: E402  (the main benchmark: its compile meter)
 
-TRUE = {"alpha": 0.55, "beta": 0.028, "gamma": 0.8, "delta": 0.024, "x0": 33.0}
-TRUE["y0"] = 6.2
-TS = jnp.linspace(0.0, 20.0, 21)[1:]
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+from calibrate_lotka_volterra import TRUE, TS, populations  # noqa: E402
 
 
 def log_populations(params, adjoint):
-    def field(t, u, args):
-        x, y = u
-        return jnp.stack(
-            [
-                params["alpha"] * x - params["beta"] * x * y,
-                params["delta"] * x * y - params["gamma"] * y,
-            ]
-        )
-
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field),
-        diffrax.Tsit5(),
-        t0=0.0,
-        t1=TS[-1],
-        dt0=0.1,
-        y0=jnp.stack([params["x0"], params["y0"]]),
-        saveat=diffrax.SaveAt(ts=TS),
-        stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-5),
-        max_steps=4096,
-        throw=False,
-        adjoint=adjoint,
-    )
-    return jnp.log(sol.ys)
+    return populations(params, TS, adjoint)
 
 
 def make_model(lib, dist, adjoint):

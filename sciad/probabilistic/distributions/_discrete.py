@@ -68,14 +68,13 @@ def _int(x):
     return jnp.asarray(x).astype(jnp.result_type(int))
 
 
-class Bernoulli(Distribution):
-    """Bernoulli with success probability ``probs`` or log-odds ``logits``."""
+class AbstractSuccessProbability(Distribution):
+    """Shared fields and constructor of the one-parameter families of trials
+    (Bernoulli, Geometric): ``probs`` or ``logits``, exactly one."""
 
     probs: jnp.ndarray
     logits: jnp.ndarray
     _from_logits: bool = eqx.field(static=True)
-    support = constraints.boolean
-    has_enumerate_support = True
 
     def __init__(
         self,
@@ -84,7 +83,7 @@ class Bernoulli(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        self._from_logits = _one_of("Bernoulli", probs, logits)
+        self._from_logits = _one_of(type(self).__name__, probs, logits)
         if self._from_logits:
             (self.logits,) = promote_dtype(logits)
             self.probs = expit(self.logits)
@@ -98,6 +97,13 @@ class Bernoulli(Distribution):
         if self._from_logits:
             return {"logits": constraints.real}
         return {"probs": constraints.unit_interval}
+
+
+class Bernoulli(AbstractSuccessProbability):
+    """Bernoulli with success probability ``probs`` or log-odds ``logits``."""
+
+    support = constraints.boolean
+    has_enumerate_support = True
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         return _int(jr.bernoulli(key, self.probs, self.shape(sample_shape)))
@@ -230,39 +236,14 @@ class Poisson(Distribution):
         return self.rate
 
 
-class Geometric(Distribution):
+class Geometric(AbstractSuccessProbability):
     r"""Failures before the first success of Bernoulli(``probs``) trials.
 
     $P(k) = (1 - p)^k p$ on $k = 0, 1, \dots$ (NumPyro's and scipy's
     ``geom(p, loc=-1)``); ``probs`` or ``logits``, exactly one.
     """
 
-    probs: jnp.ndarray
-    logits: jnp.ndarray
-    _from_logits: bool = eqx.field(static=True)
     support = constraints.nonnegative_integer
-
-    def __init__(
-        self,
-        probs: ArrayLike | None = None,
-        logits: ArrayLike | None = None,
-        *,
-        validate_args: bool | None = None,
-    ):
-        self._from_logits = _one_of("Geometric", probs, logits)
-        if self._from_logits:
-            (self.logits,) = promote_dtype(logits)
-            self.probs = expit(self.logits)
-        else:
-            (self.probs,) = promote_dtype(probs)
-            self.logits = logit(self.probs)
-        self._finish_init(validate_args)
-
-    @property
-    def arg_constraints(self):
-        if self._from_logits:
-            return {"logits": constraints.real}
-        return {"probs": constraints.unit_interval}
 
     def _log_p_log_q(self):
         """log p and log(1 - p), from whichever form was given."""
