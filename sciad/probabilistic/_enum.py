@@ -2,8 +2,8 @@
 
 A site marked ``infer={"enumerate": "parallel"}`` (or by :func:`config_enumerate`)
 whose distribution has ``enumerate_support`` gets, instead of a draw, *all* its
-values ``0, ..., K-1`` laid out along a fresh batch dimension to the left of every
-plate: the first such site uses ``first_available_dim`` (NumPyro:
+values (``0, ..., K-1`` for a Categorical) laid out along a fresh batch dimension
+to the left of every plate: the first such site uses ``first_available_dim`` (NumPyro:
 ``-max_plate_nesting - 1``), the next one dim further left, and so on. Everything
 downstream broadcasts over that dimension, so one run of the model computes the
 log-density for every assignment at once; :mod:`sciad.probabilistic.infer` then
@@ -41,8 +41,9 @@ class enum(Messenger):
         first_available_dim: the rightmost dim free for enumeration, a negative int;
             ``-max_plate_nesting - 1`` for a model whose plates use dims -1 ... .
 
-    Each enumerated site's value is ``arange(K)`` shaped ``(K,) + (1,) * (-dim - 1)``
-    and its ``infer`` dict records the dim under ``"_enumerate_dim"``.
+    Each enumerated site's value is its support (``enumerate_support``, e.g.
+    ``arange(K)``) shaped ``(K,) + (1,) * (-dim - 1)`` and its ``infer`` dict
+    records the dim under ``"_enumerate_dim"``.
     """
 
     def __init__(
@@ -66,10 +67,13 @@ class enum(Messenger):
             return
         # Batch dims left of the plates are checked when the log-density is summed
         # (infer._enum): here the batch shape may already carry enumeration dims.
-        size = msg["fn"].enumerate_support(expand=False).shape[0]
+        support = msg["fn"].enumerate_support(expand=False)
+        size = support.shape[0]
         dim = self._next_dim
         self._next_dim -= 1
-        value = jnp.arange(size).reshape((size,) + (1,) * (-dim - 1))
+        # the support's values (not their indices: DiscreteUniform(-1, 2) is
+        # -1, ..., 2), one value per position along the site's dim
+        value = jnp.reshape(support, (size,) + (1,) * (-dim - 1))
         msg["value"] = value
         msg["infer"] = {**msg["infer"], ENUM_DIM: dim}
 

@@ -12,7 +12,7 @@ from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_dtype
 from ._betaln import betaln
-from ._discrete import Multinomial, _int, count_support
+from ._discrete import Multinomial, _int, concrete_range, count_support
 
 __all__ = ["BetaBinomial", "DirichletMultinomial", "ZeroInflatedPoisson"]
 
@@ -26,6 +26,7 @@ class BetaBinomial(Distribution):
     concentration1: jnp.ndarray
     concentration0: jnp.ndarray
     total_count: jnp.ndarray
+    _bounds: tuple[int, int] | None = eqx.field(static=True)
     arg_constraints = {
         "concentration1": constraints.positive,
         "concentration0": constraints.positive,
@@ -41,6 +42,7 @@ class BetaBinomial(Distribution):
         *,
         validate_args: bool | None = None,
     ):
+        self._bounds = concrete_range(0, total_count)
         self.concentration1, self.concentration0, self.total_count = promote_dtype(
             concentration1, concentration0, total_count
         )
@@ -64,7 +66,7 @@ class BetaBinomial(Distribution):
         return jnp.where((value >= 0) & (value <= n), lp, -jnp.inf)
 
     def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
-        return count_support(self, 0, self.total_count, expand)
+        return count_support(self, *(self._bounds or (0, self.total_count)), expand)
 
     @property
     def mean(self) -> Array:

@@ -40,6 +40,23 @@ __all__ = [
 ]
 
 
+def concrete_range(low, high) -> tuple[int, int] | None:
+    """`(low, high)` as ints, kept at construction for `enumerate_support`.
+
+    None when a bound is traced or differs across the batch. Kept as static
+    data, it lets a distribution built from constants inside a traced model
+    (`jit`, `vmap`, NUTS) enumerate its support: the constants are tracers by
+    the time `enumerate_support` runs.
+    """
+    if isinstance(low, jax.core.Tracer) or isinstance(high, jax.core.Tracer):
+        return None
+    low, high = np.asarray(low), np.asarray(high)
+    if any(b.size and not np.all(b == b.flat[0]) for b in (low, high)):
+        return None
+    lo = int(low.flat[0]) if low.size else 0
+    return lo, int(high.flat[0]) if high.size else lo
+
+
 def count_support(d, low, high, expand):
     """`enumerate_support` of `{low, ..., high}`, one range for the whole batch."""
     name = type(d).__name__
@@ -140,6 +157,7 @@ class Binomial(Distribution):
     probs: jnp.ndarray
     logits: jnp.ndarray
     _from_logits: bool = eqx.field(static=True)
+    _bounds: tuple[int, int] | None = eqx.field(static=True)
     has_enumerate_support = True
 
     def __init__(
@@ -150,6 +168,7 @@ class Binomial(Distribution):
         *,
         validate_args: bool | None = None,
     ):
+        self._bounds = concrete_range(0, total_count)
         self._from_logits = _one_of("Binomial", probs, logits)
         param = logits if self._from_logits else probs
         total_count, param = promote_dtype(total_count, param)
@@ -194,7 +213,7 @@ class Binomial(Distribution):
         return jnp.where(k < 0, 0.0, jnp.where(k >= n, 1.0, c))
 
     def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
-        return count_support(self, 0, self.total_count, expand)
+        return count_support(self, *(self._bounds or (0, self.total_count)), expand)
 
     @property
     def mean(self) -> Array:
@@ -441,6 +460,7 @@ class DiscreteUniform(Distribution):
 
     low: jnp.ndarray
     high: jnp.ndarray
+    _bounds: tuple[int, int] | None = eqx.field(static=True)
     arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
     has_enumerate_support = True
 
@@ -451,6 +471,7 @@ class DiscreteUniform(Distribution):
         *,
         validate_args: bool | None = None,
     ):
+        self._bounds = concrete_range(low, high)
         self.low, self.high = promote_dtype(low, high)
         self._finish_init(validate_args)
 
@@ -472,7 +493,7 @@ class DiscreteUniform(Distribution):
         return jnp.clip((jnp.floor(value) - self.low + 1) / n, 0.0, 1.0)
 
     def enumerate_support(self, expand: bool = True) -> Int[Array, "..."]:
-        return count_support(self, self.low, self.high, expand)
+        return count_support(self, *(self._bounds or (self.low, self.high)), expand)
 
     def entropy(self) -> Float[Array, "..."]:
         return self._batch(jnp.log(self.high - self.low + 1))

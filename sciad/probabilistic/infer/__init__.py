@@ -7,6 +7,7 @@ place (never rewrite the whole file).
 # --- model utilities and Predictive (issue 3) -------------------------------
 from .._enum import config_enumerate as config_enumerate
 from . import reparam as reparam
+from ._infer_discrete import infer_discrete as infer_discrete
 from ._init_strategies import (
     init_to_feasible as init_to_feasible,
     init_to_mean as init_to_mean,

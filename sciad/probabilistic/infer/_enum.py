@@ -19,6 +19,7 @@ References:
 
 import weakref
 from collections import defaultdict
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -204,8 +205,32 @@ def _partition(factors, variables):
     return groups
 
 
+class Elimination(NamedTuple):
+    """One eliminated group: its factors' sum over the group's variables."""
+
+    array: jax.Array  # log-factor before the reduction, enum and plate dims
+    variables: frozenset  # the enum dims reduced here
+
+
 def contract_log_joint(model_trace) -> jax.Array:
     """Log-density of an enumerated trace with the enumerated sites summed out."""
+    return eliminate(model_trace, _logsumexp)[0]
+
+
+def _logsumexp(array, axes):
+    return jax.scipy.special.logsumexp(array, axis=axes, keepdims=True)
+
+
+def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
+    """Variable elimination with `reduce(array, axes)` over enumerated values.
+
+    `reduce` is a keepdims `logsumexp` for the marginal (sum-product) or a max
+    for the best assignment (max-product). Returns the total and, in order of
+    elimination, every group's array before its reduction: sampling the
+    groups in reverse order, each conditioned on the values drawn for the
+    groups reduced after it, is forward-filter backward-sample
+    (`infer_discrete`).
+    """
     enum_dims = enumerated_sites(model_trace)
     ndim = -min(enum_dims.values())
     factors = [
@@ -222,14 +247,15 @@ def contract_log_joint(model_trace) -> jax.Array:
     for f in factors:
         by_plates[f.plates].append(f)
     total = 0.0  # weakly typed: a float32 model keeps a float32 log-density
+    records = []
     while by_plates:
         leaf = max(by_plates, key=len)
         local = {v for v, p in var_plates.items() if p == leaf}
         for group, variables in _partition(by_plates.pop(leaf), local):
             array = sum((f.array for f in group[1:]), group[0].array)
             if variables:
-                axes = tuple(sorted(variables))
-                array = jax.scipy.special.logsumexp(array, axis=axes, keepdims=True)
+                records.append(Elimination(array, frozenset(variables)))
+                array = reduce(array, tuple(sorted(variables)))
             remaining = frozenset().union(*(f.vars for f in group)) - variables
             if not remaining:
                 total = total + jnp.sum(array)
@@ -245,4 +271,4 @@ def contract_log_joint(model_trace) -> jax.Array:
             if axes:
                 array = jnp.sum(array, axis=axes, keepdims=True)
             by_plates[outer].append(_Factor(array, outer, remaining))
-    return jnp.asarray(total)
+    return jnp.asarray(total), records

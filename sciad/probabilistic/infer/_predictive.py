@@ -13,6 +13,7 @@ import numpy as np
 
 from ..._custom_types import PRNGKeyArray
 from ..handlers import seed, substitute, trace
+from ._infer_discrete import infer_discrete
 
 __all__ = ["Predictive", "log_likelihood"]
 
@@ -97,6 +98,9 @@ class Predictive:
     substituted from ``posterior_samples``, other sample sites and deterministic
     sites are drawn/recomputed. ``return_sites`` selects sites (``""``: all).
     ``parallel=True`` vmaps over draws, ``False`` uses ``lax.map`` (less memory).
+    ``infer_discrete=True`` (as NumPyro's) draws the sites marked for parallel
+    enumeration from their posterior given each draw (see ``infer_discrete``)
+    instead of from their prior.
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class Predictive:
         parallel: bool = True,
         batch_ndims: int = 1,
         exclude_deterministic: bool = True,
+        infer_discrete: bool = False,
     ):
         if posterior_samples is None and num_samples is None:
             raise ValueError("Predictive: give `posterior_samples` or `num_samples`.")
@@ -132,6 +137,7 @@ class Predictive:
         self.parallel = parallel
         self.batch_ndims = batch_ndims
         self.exclude_deterministic = exclude_deterministic
+        self.infer_discrete = infer_discrete
 
     def _one(self, rng_key, samples, args, kwargs):
         fixed = dict(samples)
@@ -144,6 +150,9 @@ class Predictive:
             return fixed.get(site["name"])
 
         model = substitute(self.model, substitute_fn=substitute_fn)
+        if self.infer_discrete:
+            rng_key, key_discrete = jr.split(rng_key)
+            model = infer_discrete(model, rng_key=key_discrete)
         tr = trace(seed(model, rng_key)).get_trace(*args, **kwargs)
         _warn_unused(samples, tr, "Predictive")
         if self.return_sites is not None:
