@@ -87,4 +87,11 @@ from ._positive import (
 )
 from ._special import Delta as Delta, ImproperUniform as ImproperUniform, Unit as Unit
 from ._transformed import TransformedDistribution as TransformedDistribution
+from ._truncated import (
+    LeftTruncatedDistribution as LeftTruncatedDistribution,
+    RightTruncatedDistribution as RightTruncatedDistribution,
+    TruncatedCauchy as TruncatedCauchy,
+    TruncatedDistribution as TruncatedDistribution,
+    TwoSidedTruncatedDistribution as TwoSidedTruncatedDistribution,
+)
 from .transforms import biject_to as biject_to
