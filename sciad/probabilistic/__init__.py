@@ -15,6 +15,7 @@ from ._config import (
     set_host_device_count as set_host_device_count,
     set_platform as set_platform,
 )
+from ._enum import markov as markov
 from ._primitives import (
     CondIndepStackFrame as CondIndepStackFrame,
     Messenger as Messenger,

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from ._primitives import Messenger
 
-__all__ = ["config_enumerate", "enum"]
+__all__ = ["config_enumerate", "enum", "markov"]
 
 # Key in a site's ``infer`` dict: the (negative) batch dim its enumeration occupies.
 ENUM_DIM = "_enumerate_dim"
@@ -60,7 +60,19 @@ class enum(Messenger):
 
     def __enter__(self):
         self._next_dim = self.first_available_dim
+        self._free = []
         return super().__enter__()
+
+    def _allocate(self) -> int:
+        if self._free:  # released by a `markov` step: the one nearest the plates
+            dim = max(self._free)
+            self._free.remove(dim)
+        else:
+            dim = self._next_dim
+            self._next_dim -= 1
+        if _MARKOV:
+            _MARKOV[-1].steps[-1].append((self, dim))
+        return dim
 
     def process_message(self, msg):
         if not _is_enumerable(msg):
@@ -69,13 +81,58 @@ class enum(Messenger):
         # (infer._enum): here the batch shape may already carry enumeration dims.
         support = msg["fn"].enumerate_support(expand=False)
         size = support.shape[0]
-        dim = self._next_dim
-        self._next_dim -= 1
+        dim = self._allocate()
         # the support's values (not their indices: DiscreteUniform(-1, 2) is
         # -1, ..., 2), one value per position along the site's dim
         value = jnp.reshape(support, (size,) + (1,) * (-dim - 1))
         msg["value"] = value
         msg["infer"] = {**msg["infer"], ENUM_DIM: dim}
+
+
+# active `markov` loops, innermost last
+_MARKOV: list = []
+
+
+class markov:
+    """Declare a Markov chain: ``for t in markov(range(T)): ...`` (NumPyro's).
+
+    Under enumeration, a discrete site sampled in step ``t`` may only be used by
+    the sites of steps ``t, ..., t + history``; after that its enumeration dim
+    is recycled for later steps. A chain of ``T`` sites with ``K`` values then
+    costs ``T`` tensors of ``K**(history + 1)`` entries instead of one of
+    ``K**T``, and the sum over all paths is the forward algorithm (variable
+    elimination in step order; `infer_discrete` then samples backwards, or
+    takes the Viterbi path with ``temperature=0``). Outside enumeration it is
+    a plain iterator.
+
+    Only the iterator form over a Python loop: no ``with markov():`` and no
+    vectorised markov over a plate (``markov(plate)``) or ``scan``.
+    """
+
+    def __init__(self, iterable, history: int = 1):
+        if not isinstance(history, int) or history < 1:
+            raise ValueError(f"markov: `history` must be an int >= 1; got {history!r}")
+        if callable(iterable) and not hasattr(iterable, "__iter__"):
+            raise TypeError(
+                "markov: wrap the loop's iterable, `for t in markov(range(T))`; "
+                "the decorator and context-manager forms are not supported."
+            )
+        self.iterable = iterable
+        self.history = history
+        self.steps: list = []
+
+    def __iter__(self):
+        _MARKOV.append(self)
+        self.steps = []
+        try:
+            for item in self.iterable:
+                self.steps.append([])
+                if len(self.steps) > self.history + 1:
+                    for handler, dim in self.steps.pop(0):
+                        handler._free.append(dim)
+                yield item
+        finally:
+            _MARKOV.remove(self)
 
 
 def _config_enumerate_fn(site, default):

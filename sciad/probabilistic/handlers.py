@@ -24,7 +24,11 @@ import jax.random as jr
 import numpy as np
 
 from .._custom_types import ArrayLike
-from ._enum import config_enumerate as config_enumerate, enum as enum
+from ._enum import (
+    config_enumerate as config_enumerate,
+    enum as enum,
+    markov as markov,
+)
 from ._primitives import Messenger, apply_stack
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "config_enumerate",
     "do",
     "enum",
+    "markov",
     "infer_config",
     "mask",
     "replay",

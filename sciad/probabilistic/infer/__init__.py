@@ -5,7 +5,7 @@ place (never rewrite the whole file).
 """
 
 # --- model utilities and Predictive (issue 3) -------------------------------
-from .._enum import config_enumerate as config_enumerate
+from .._enum import config_enumerate as config_enumerate, markov as markov
 from . import reparam as reparam
 from ._infer_discrete import infer_discrete as infer_discrete
 from ._init_strategies import (

@@ -10,7 +10,10 @@ $$\log p = \sum_{\text{plates}} \log \sum_{\text{enumerated values}} \exp\Big(
 done plate by plate from the innermost outwards (Obermeyer et al.'s
 sum-product over plated factor graphs, as ``funsor.sum_product`` in NumPyro):
 an enumerated variable is summed out (``logsumexp``) inside the plates it lives
-in, after multiplying (adding) the factors that depend on it.
+in, after multiplying (adding) the factors that depend on it. Variables are
+eliminated one at a time in program order, and identified by site, not by
+dim: under ``markov`` a dim is reused by later steps, and on a chain this order
+is the forward algorithm.
 
 References:
     Obermeyer, Bingham, Jankowiak, et al., "Tensor Variable Elimination for
@@ -145,19 +148,24 @@ def maybe_enumerate(model, model_args, model_kwargs):
 
 
 class _Factor:
-    """A log-factor array with the plate dims and enumeration dims it depends on."""
+    """A log-factor array, its plate dims and the enumerated sites it depends on.
 
-    def __init__(self, array, plates, variables):
+    `vars` maps each enumerated site to its dim in `array`: with `markov`, dims
+    are recycled, so one dim can stand for different sites in different factors.
+    """
+
+    def __init__(self, array, plates, variables: dict):
         self.array = array
         self.plates = frozenset(plates)
-        self.vars = frozenset(variables)
+        self.vars = dict(variables)
 
 
 def _pad(x, ndim):
     return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
 
 
-def _site_factor(name, site, enum_dims, ndim):
+def _site_factor(name, site, owners: dict, enum_dims: set, ndim):
+    """`site`'s log-factor; `owners` maps each enum dim to its current site."""
     lp = site["fn"].log_prob(site["value"])
     if site["scale"] is not None:
         lp = site["scale"] * lp
@@ -169,15 +177,15 @@ def _site_factor(name, site, enum_dims, ndim):
         )
     plates = {f.dim: f.size for f in site["cond_indep_stack"]}
     shape = jnp.shape(lp)
-    variables = {d for d in enum_dims.values() if shape[d] != 1}
+    variables = {owners[d]: d for d in owners if shape[d] != 1}
     # Batch dims that are neither plates nor enumerations: independent terms of
     # this one site, multiplied (summed) right away.
     loose = [
         d
         for d in range(-ndim, 0)
-        if shape[d] != 1 and d not in plates and d not in enum_dims.values()
+        if shape[d] != 1 and d not in plates and d not in enum_dims
     ]
-    if any(d <= max(enum_dims.values()) for d in loose):
+    if any(d <= max(enum_dims) for d in loose):
         raise ValueError(
             f"sample site '{name}' has batch shape {shape} reaching the enumeration "
             "dims; declare its batch dims with plates."
@@ -190,26 +198,12 @@ def _site_factor(name, site, enum_dims, ndim):
     return _Factor(jnp.broadcast_to(lp, tuple(target)), plates, variables)
 
 
-def _partition(factors, variables):
-    """Connected components of ``factors`` linked by shared ``variables``."""
-    groups = []
-    for f in factors:
-        linked = f.vars & variables
-        merged = [g for g in groups if g[1] & linked]
-        fs, vs = [f], set(linked)
-        for g in merged:
-            groups.remove(g)
-            fs += g[0]
-            vs |= g[1]
-        groups.append((fs, vs))
-    return groups
-
-
 class Elimination(NamedTuple):
-    """One eliminated group: its factors' sum over the group's variables."""
+    """One eliminated site: the sum of the factors using it, before the reduction."""
 
-    array: jax.Array  # log-factor before the reduction, enum and plate dims
-    variables: frozenset  # the enum dims reduced here
+    array: jax.Array  # log-factor over enum and plate dims
+    name: str  # the enumerated site reduced here
+    dims: dict  # every enumerated site in `array` -> its dim
 
 
 def contract_log_joint(model_trace) -> jax.Array:
@@ -225,24 +219,31 @@ def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
     """Variable elimination with `reduce(array, axes)` over enumerated values.
 
     `reduce` is a keepdims `logsumexp` for the marginal (sum-product) or a max
-    for the best assignment (max-product). Returns the total and, in order of
-    elimination, every group's array before its reduction: sampling the
-    groups in reverse order, each conditioned on the values drawn for the
-    groups reduced after it, is forward-filter backward-sample
-    (`infer_discrete`).
+    for the best assignment (max-product). Plates are processed from the
+    innermost outwards; inside one, its local sites are eliminated one at a
+    time in program order, each from the sum of the factors that use it (on a
+    `markov` chain this is the forward algorithm). Returns the total and, in
+    order, every elimination's array before its reduction: sampling the sites
+    in reverse order, each conditioned on the values drawn for the sites
+    eliminated after it, is forward-filter backward-sample (`infer_discrete`).
     """
     enum_dims = enumerated_sites(model_trace)
-    ndim = -min(enum_dims.values())
-    factors = [
-        _site_factor(name, site, enum_dims, ndim)
-        for name, site in model_trace.items()
-        if site["type"] == "sample"
-    ]
-    # Each enumerated variable lives in the plates shared by every factor using it.
+    all_dims = set(enum_dims.values())
+    ndim = -min(all_dims)
+    owners: dict = {}  # enum dim -> the site holding it at this point
+    factors = []
+    for name, site in model_trace.items():
+        if site["type"] != "sample":
+            continue
+        if name in enum_dims:
+            owners[enum_dims[name]] = name
+        factors.append(_site_factor(name, site, owners, all_dims, ndim))
+    # Each enumerated site lives in the plates shared by every factor using it.
     var_plates = {}
     for f in factors:
         for v in f.vars:
             var_plates[v] = var_plates.get(v, f.plates) & f.plates
+    order = [n for n in enum_dims if n in var_plates]  # program order
     by_plates = defaultdict(list)
     for f in factors:
         by_plates[f.plates].append(f)
@@ -250,17 +251,22 @@ def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
     records = []
     while by_plates:
         leaf = max(by_plates, key=len)
-        local = {v for v, p in var_plates.items() if p == leaf}
-        for group, variables in _partition(by_plates.pop(leaf), local):
-            array = sum((f.array for f in group[1:]), group[0].array)
-            if variables:
-                records.append(Elimination(array, frozenset(variables)))
-                array = reduce(array, tuple(sorted(variables)))
-            remaining = frozenset().union(*(f.vars for f in group)) - variables
-            if not remaining:
-                total = total + jnp.sum(array)
+        pending = by_plates.pop(leaf)
+        for v in (v for v in order if var_plates[v] == leaf):
+            using = [f for f in pending if v in f.vars]
+            if not using:
                 continue
-            outer = frozenset().union(*(var_plates[v] for v in remaining))
+            pending = [f for f in pending if v not in f.vars]
+            array = sum((f.array for f in using[1:]), using[0].array)
+            dims = {u: d for f in using for u, d in f.vars.items()}
+            records.append(Elimination(array, v, dims))
+            rest = {u: d for u, d in dims.items() if u != v}
+            pending.append(_Factor(reduce(array, (dims[v],)), leaf, rest))
+        for f in pending:
+            if not f.vars:
+                total = total + jnp.sum(f.array)
+                continue
+            outer = frozenset().union(*(var_plates[v] for v in f.vars))
             if outer == leaf:
                 raise ValueError(
                     "enumeration: the model is not tractable by plate-wise "
@@ -268,7 +274,6 @@ def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
                     "factors outside its plate)."
                 )
             axes = tuple(sorted(leaf - outer))
-            if axes:
-                array = jnp.sum(array, axis=axes, keepdims=True)
-            by_plates[outer].append(_Factor(array, outer, remaining))
+            array = jnp.sum(f.array, axis=axes, keepdims=True) if axes else f.array
+            by_plates[outer].append(_Factor(array, outer, f.vars))
     return jnp.asarray(total), records

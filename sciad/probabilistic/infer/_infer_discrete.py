@@ -3,11 +3,11 @@ r"""`infer_discrete`: draw enumerated discrete sites from their posterior.
 After NUTS has sampled a model's continuous sites with its discrete sites summed
 out (parallel enumeration), the discrete sites' conditional posterior given one
 draw of the continuous ones is recovered by *forward-filter backward-sample*
-over the same variable elimination (`_enum.eliminate`): the forward pass keeps
-each eliminated group's log-factor before it is reduced; walking the groups
-backwards, each group's variables are drawn (Gumbel-max over their joint
-values) from its factor conditioned on the values already drawn for the groups
-reduced after it. With `temperature=0` the reduction is a max instead of a
+over the same variable elimination (`_enum.eliminate`): the forward pass keeps,
+for each eliminated site, the sum of the log-factors using it before the
+reduction; walking the sites backwards, each is drawn (Gumbel-max) from its
+factor conditioned on the values already drawn for the sites eliminated after
+it. With `temperature=0` the reduction is a max instead of a
 log-sum-exp and the draw an argmax: the jointly most probable assignment
 (Viterbi, max-product). NumPyro's `numpyro.contrib.funsor.infer_discrete` does
 the same with funsor.
@@ -60,9 +60,8 @@ def infer_discrete(
         rng_key: PRNG key; required for `temperature=1` and used to seed the
             model's own unconditioned sample sites.
 
-    No `markov` support: every enumerated site gets a dim of its own, so a
-    chain of T discrete states (an HMM) costs `K**T`; enumerate such models
-    only when T is small.
+    On a chain declared with `markov` (an HMM) this is forward filtering,
+    backward sampling; with `temperature=0`, the Viterbi path.
     """
     if temperature not in (0, 1):
         raise ValueError(
@@ -125,19 +124,17 @@ def _posterior_values(fn, first_dim, temperature, rng_key, args, kwargs) -> dict
         return values
     reduce = _logsumexp if temperature == 1 else _max
     _, records = eliminate(tr, reduce)
-    drawn = {}  # enum dim -> index array (size 1 at every enum dim)
-    keys = (
-        jr.split(key_draw, len(records))
-        if key_draw is not None
-        else [None] * len(records)
-    )
+    drawn = {}  # site -> index array (size 1 at every enum dim)
+    keys = [None] * len(records)
+    if key_draw is not None:
+        keys = list(jr.split(key_draw, len(records)))
     for record, key in zip(reversed(records), keys, strict=True):
-        drawn.update(_draw(record, drawn, key))
+        drawn[record.name] = _draw(record, drawn, key)
+    ndim = -min(dims.values())
     for name, dim in dims.items():
         support = tr[name]["value"]
-        ndim = -min(dims.values())
         support = jnp.reshape(support, (1,) * (ndim - support.ndim) + support.shape)
-        index = drawn.get(dim, jnp.zeros((1,) * ndim, jnp.int32))
+        index = drawn.get(name, jnp.zeros((1,) * ndim, jnp.int32))
         values[name] = jnp.take_along_axis(
             jnp.broadcast_to(support, _with(index.shape, dim, support.shape[dim])),
             index,
@@ -146,27 +143,18 @@ def _posterior_values(fn, first_dim, temperature, rng_key, args, kwargs) -> dict
     return values
 
 
-def _draw(record, drawn: dict, key) -> dict:
-    """Draw one group's variables jointly, given the values drawn before it."""
+def _draw(record, drawn: dict, key):
+    """Draw the record's site given the values drawn for the sites after it."""
     array = record.array
-    ndim = array.ndim
-    for dim, index in drawn.items():
-        if array.shape[dim] > 1:  # a variable reduced after this group
+    for name, dim in record.dims.items():
+        if name != record.name and name in drawn:
             target = _with(array.shape, dim, 1)
-            index = jnp.broadcast_to(index, target)
+            index = jnp.broadcast_to(drawn[name], target)
             array = jnp.take_along_axis(array, index, axis=dim)
-    axes = sorted(d + ndim for d in record.variables)
-    sizes = tuple(array.shape[a] for a in axes)
-    moved = jnp.moveaxis(array, axes, tuple(range(ndim - len(axes), ndim)))
-    flat = jnp.reshape(moved, moved.shape[: ndim - len(axes)] + (-1,))
+    axis = record.dims[record.name]
     if key is not None:
-        flat = flat + jr.gumbel(key, flat.shape, flat.dtype)
-    choice = jnp.argmax(flat, axis=-1)
-    indices = jnp.unravel_index(choice, sizes)
-    return {
-        a - ndim: jnp.expand_dims(i.astype(jnp.int32), axes)
-        for a, i in zip(axes, indices, strict=True)
-    }
+        array = array + jr.gumbel(key, array.shape, array.dtype)
+    return jnp.argmax(array, axis=axis, keepdims=True).astype(jnp.int32)
 
 
 def _with(shape, dim, size) -> tuple:
