@@ -246,7 +246,10 @@ class AbstractHMCKernel(eqx.Module):
                         f"{hint}."
                     )
         else:
-            d = sum(math.prod(np.shape(x)) for x in jax.tree.leaves(prototype_z))
+            d = sum(
+                math.prod(getattr(x, "shape", np.shape(x)))
+                for x in jax.tree.leaves(prototype_z)
+            )
             if given.shape not in ((d,), (d, d)):
                 raise ValueError(
                     f"`inverse_mass_matrix` has shape {given.shape}; the position "
