@@ -208,6 +208,18 @@ def _norm_pdf(z):
     return jnp.where(jnp.isinf(z), 0.0, jnp.exp(-0.5 * z**2) / math.sqrt(2 * math.pi))
 
 
+def truncated_support(bounds: tuple, low, high, untruncated):
+    """The support of a truncation: `bounds` says which of low, high are given."""
+    has_low, has_high = bounds
+    if has_low and has_high:
+        return constraints.interval(low, high)
+    if has_low:
+        return constraints.greater_than(low)
+    if has_high:
+        return constraints.less_than(high)
+    return untruncated
+
+
 class TruncatedNormal(Distribution):
     r"""Normal(loc, scale) restricted to ``[low, high]`` (either bound may be ``None``).
 
@@ -246,14 +258,7 @@ class TruncatedNormal(Distribution):
 
     @property
     def support(self):
-        has_low, has_high = self._bounds
-        if has_low and has_high:
-            return constraints.interval(self.low, self.high)
-        if has_low:
-            return constraints.greater_than(self.low)
-        if has_high:
-            return constraints.less_than(self.high)
-        return constraints.real
+        return truncated_support(self._bounds, self.low, self.high, constraints.real)
 
     def _standardised(self):
         return (self.low - self.loc) / self.scale, (self.high - self.loc) / self.scale

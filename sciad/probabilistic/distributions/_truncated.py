@@ -17,7 +17,7 @@ import jax.random as jr
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_dtype
-from ._bounded import TruncatedNormal
+from ._bounded import TruncatedNormal, truncated_support
 from ._continuous_real import Cauchy, Laplace, Logistic, Normal, StudentT
 
 __all__ = [
@@ -72,14 +72,9 @@ class _Truncated(Distribution):
 
     @property
     def support(self):
-        has_low, has_high = self._bounds
-        if has_low and has_high:
-            return constraints.interval(self.low, self.high)
-        if has_low:
-            return constraints.greater_than(self.low)
-        if has_high:
-            return constraints.less_than(self.high)
-        return self.base_dist.support
+        return truncated_support(
+            self._bounds, self.low, self.high, self.base_dist.support
+        )
 
     def _frame(self):
         """`(flip, a, b, centre)`: the interval, reflected about `loc` if flipped.
