@@ -402,3 +402,17 @@ def test_postprocess_fn_maps_the_draws():
     assert set(mcmc.get_samples()) == {"log_s"}
     with pytest.raises(TypeError, match="postprocess_fn"):
         MCMC(NUTS(model), num_warmup=1, num_samples=1, postprocess_fn=3)
+
+
+@short_run
+def test_init_params_from_initialize_model():
+    """NumPyro's `run(init_params=initialize_model(...).param_info)`."""
+    from sciad.probabilistic.infer import initialize_model
+
+    info = initialize_model(jr.key(11), _scales_model).param_info
+    mcmc = _mcmc(NUTS(_scales_model), warmup=0, samples=1)
+    mcmc.run(jr.key(12), init_params=info, extra_fields=("potential_energy",))
+    assert np.isfinite(mcmc.get_extra_fields()["potential_energy"]).all()
+    # no warmup: the post-warmup state is the given point
+    mcmc.warmup(jr.key(12), init_params=info)
+    np.testing.assert_allclose(mcmc.post_warmup_state.z["x"], info.z["x"], rtol=1e-6)

@@ -30,6 +30,7 @@ from ._hmc import HMCState
 from ._init_params import INIT_NOT_FINITE, diagnose_init, model_init_params
 from ._kernels import AbstractHMCKernel
 from ._warmup import padded_schedule
+from .util import ParamInfo
 
 CHAIN_METHODS = ("sequential", "parallel", "vectorized")
 
@@ -174,8 +175,8 @@ class MCMC:
                 transition) and `mean_accept_prob` (the running mean of
                 `accept_prob` over the phase; see `MCMCState`).
             init_params: initial unconstrained position (leading chain axis
-                when `num_chains > 1`, or broadcast); required with
-                `potential_fn`.
+                when `num_chains > 1`, or broadcast), or the `ParamInfo` of
+                `initialize_model`; required with `potential_fn`.
             checkpoint_path: `.npz` file; sample in segments of
                 `checkpoint_every` kept draws, each written atomically, and
                 resume from the file if it exists (see `docs/inference.md`).
@@ -273,6 +274,8 @@ class MCMC:
         XLA program of its own, which costs more than it looks on a busy CPU.
         """
         fields = check_extra_fields(extra_fields)
+        if isinstance(init_params, ParamInfo):  # NumPyro accepts these too
+            init_params = init_params.z
         buffer_size = max(buffer_size, 1)  # (num_samples=0: one unused row)
         method, num_devices = self._resolve_chain_method()
         rng_key = self._rng_key(rng_key, start)
