@@ -1231,3 +1231,77 @@ def test_student_t_cdf_derivatives_at_the_centre():
     np.testing.assert_allclose(grads, [-slope, 0.0], rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match="no derivative with respect to `df`"):
         jax.grad(lambda df: dist.StudentT(df, 0.0, 1.0).cdf(0.5))(4.0)
+
+
+def test_mixture_general_against_scipy_sums():
+    w = np.array([0.3, 0.7])
+    refs = [st.norm(-1.0, 0.5), st.laplace(2.0, 0.7)]
+    d = dist.MixtureGeneral(
+        dist.Categorical(w), [dist.Normal(-1.0, 0.5), dist.Laplace(2.0, 0.7)]
+    )
+    x = np.array([-1.2, 0.3, 2.5, 6.0])
+    pdf = sum(wk * r.pdf(x) for wk, r in zip(w, refs, strict=True))
+    np.testing.assert_allclose(jax.jit(lambda d, x: d.log_prob(x))(d, x), np.log(pdf))
+    cdf = sum(wk * r.cdf(x) for wk, r in zip(w, refs, strict=True))
+    np.testing.assert_allclose(d.cdf(x), cdf, rtol=1e-12)
+    mean = sum(wk * r.mean() for wk, r in zip(w, refs, strict=True))
+    second = sum(wk * (r.var() + r.mean() ** 2) for wk, r in zip(w, refs, strict=True))
+    np.testing.assert_allclose(d.mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(d.variance, second - mean**2, rtol=1e-12)
+    draws = np.asarray(d.sample(jr.key(3), (8000,)))
+    assert st.kstest(draws, lambda v: sum(
+        wk * r.cdf(v) for wk, r in zip(w, refs, strict=True)
+    )).pvalue > 1e-3  # fmt: skip
+    # a batch: two mixtures at once, components broadcast against the weights
+    batched = dist.MixtureGeneral(
+        dist.Categorical(np.array([[0.2, 0.8], [0.5, 0.5]])),
+        [dist.Normal(np.zeros(2), 1.0), dist.Normal(1.0, 2.0)],
+    )
+    assert batched.batch_shape == (2,) and batched.sample(jr.key(4), (3,)).shape == (
+        3,
+        2,
+    )
+    expected = np.log(
+        np.array([0.2, 0.5]) * st.norm(0, 1).pdf(0.4)
+        + np.array([0.8, 0.5]) * st.norm(1, 2).pdf(0.4)
+    )
+    np.testing.assert_allclose(batched.log_prob(0.4), expected, rtol=1e-12)
+
+
+def test_mixture_general_supports_factory_and_gradients():
+    import sciad
+
+    w = dist.Categorical(np.array([0.4, 0.6]))
+    with pytest.raises(ValueError, match="supports differ"):
+        dist.MixtureGeneral(w, [dist.Normal(0.0, 1.0), dist.Gamma(2.0, 1.0)])
+    with pytest.raises(ValueError, match="3 components for 2"):
+        dist.MixtureGeneral(w, [dist.Normal(0.0, 1.0)] * 3)
+    mixed = dist.MixtureGeneral(
+        w, [dist.Normal(0.0, 1.0), dist.Gamma(2.0, 1.0)], support=dist.constraints.real
+    )
+    # below 0 only the Normal contributes
+    np.testing.assert_allclose(
+        mixed.log_prob(-0.5), np.log(0.4 * st.norm.pdf(-0.5)), rtol=1e-12
+    )
+    assert isinstance(
+        dist.Mixture(w, dist.Normal(np.array([0.0, 1.0]), 1.0)),
+        dist.MixtureSameFamily,
+    )
+    assert isinstance(
+        dist.Mixture(w, [dist.Normal(0.0, 1.0), dist.Cauchy(0.0, 1.0)]),
+        dist.MixtureGeneral,
+    )
+
+    def f(p):
+        d = dist.MixtureGeneral(
+            dist.Categorical(logits=p["logits"]),
+            [dist.Normal(p["loc"], 1.0), dist.Cauchy(0.0, p["scale"])],
+        )
+        return d.log_prob(jnp.array([0.3, -1.5]))
+
+    params = {
+        "logits": jnp.array([0.2, -0.4]),
+        "loc": jnp.asarray(0.7),
+        "scale": jnp.asarray(1.4),
+    }
+    sciad.check_grads(f, (params,), order=1, modes=("rev",))

@@ -61,7 +61,11 @@ from ._discrete import (
     Poisson as Poisson,
 )
 from ._lkj import LKJ as LKJ, LKJCholesky as LKJCholesky
-from ._mixture import MixtureSameFamily as MixtureSameFamily
+from ._mixture import (
+    Mixture as Mixture,
+    MixtureGeneral as MixtureGeneral,
+    MixtureSameFamily as MixtureSameFamily,
+)
 from ._multivariate import (
     Dirichlet as Dirichlet,
     GaussianRandomWalk as GaussianRandomWalk,
