@@ -35,6 +35,10 @@ from ._bounded import (
     TruncatedNormal as TruncatedNormal,
     Uniform as Uniform,
 )
+from ._censored import (
+    LeftCensoredDistribution as LeftCensoredDistribution,
+    RightCensoredDistribution as RightCensoredDistribution,
+)
 from ._compound import (
     BetaBinomial as BetaBinomial,
     DirichletMultinomial as DirichletMultinomial,
