@@ -1,16 +1,12 @@
 """Location-scale families on the real line: Normal, StudentT, Cauchy, Laplace, ..."""
 
-import functools
 import math
 from collections.abc import Sequence
 
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jax.custom_derivatives import SymbolicZero
 from jax.scipy.special import (
-    betainc,
     digamma,
     expit,
     gammaln,
@@ -24,6 +20,7 @@ from ..._softplus import softplus
 from . import constraints
 from ._base import Distribution, promote_dtype
 from ._betaln import betaln
+from ._student_t import student_t_cdf, student_t_icdf
 
 __all__ = [
     "AsymmetricLaplace",
@@ -87,42 +84,6 @@ class Normal(AbstractLocScale):
         return self._batch(self.scale**2)
 
 
-@jax.custom_jvp
-def _student_t_cdf(z, df):
-    """The standard t cdf: P(T <= z) = 1 - I_x(df/2, 1/2) / 2 for z > 0,
-    x = df / (df + z^2).
-
-    Its derivative in z is the density, given here directly: through `betainc`
-    it would be inf * 0 = NaN at z = 0 (the incomplete beta's slope is infinite
-    where x = 1), which is the centre of every half-t. JAX's `betainc` has no
-    derivative in its shape parameters, so neither has this one in `df`.
-    """
-    tail = 0.5 * betainc(0.5 * df, 0.5, df / (df + z**2))
-    return jnp.where(z > 0, 1 - tail, tail)
-
-
-@functools.partial(_student_t_cdf.defjvp, symbolic_zeros=True)
-def _student_t_cdf_jvp(primals, tangents):
-    z, df = primals
-    z_dot, df_dot = tangents
-    if not isinstance(df_dot, SymbolicZero):
-        raise ValueError(
-            "StudentT.cdf has no derivative with respect to `df` (JAX's betainc "
-            "has none in its shape parameters); make `df` a constant."
-        )
-    out = _student_t_cdf(z, df)
-    if isinstance(z_dot, SymbolicZero):
-        return out, jnp.zeros_like(out)
-    half = 0.5 * (df + 1)
-    log_pdf = (
-        gammaln(half)
-        - gammaln(0.5 * df)
-        - 0.5 * jnp.log(df * math.pi)
-        - half * jnp.log1p(z**2 / df)
-    )
-    return out, jnp.broadcast_to(jnp.exp(log_pdf) * z_dot, jnp.shape(out))
-
-
 class StudentT(Distribution):
     r"""Student's t with ``df`` degrees of freedom, location ``loc`` and scale
     ``scale``.
@@ -161,7 +122,10 @@ class StudentT(Distribution):
         return norm - jnp.log(self.scale) - 0.5 * (df + 1) * jnp.log1p(z**2 / df)
 
     def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
-        return _student_t_cdf((value - self.loc) / self.scale, self.df)
+        return student_t_cdf((value - self.loc) / self.scale, self.df)
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        return self.loc + self.scale * student_t_icdf(q, self.df)
 
     def entropy(self) -> Float[Array, "..."]:
         df = self.df

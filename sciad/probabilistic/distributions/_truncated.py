@@ -161,15 +161,15 @@ def TruncatedDistribution(
     r"""`base_dist` restricted to `[low, high]` (either bound may be None).
 
     As NumPyro's: the density is renormalised by $Z = F(\text{high}) -
-    F(\text{low})$, so the base needs a `cdf` (and an `icdf` to sample:
-    `StudentT` has none, so a truncated Student t scores and runs in NUTS but
-    cannot be drawn from). A `Normal` base returns `TruncatedNormal`, which is
+    F(\text{low})$, so the base needs a `cdf` (and an `icdf` to sample: a
+    truncated `Gamma` or `Beta` scores and runs in NUTS but cannot be drawn
+    from). A `Normal` base returns `TruncatedNormal`, which is
     accurate arbitrarily far into a tail; for the others, an interval whose
     probability underflows the dtype (float32: below ~1e-38) gives an
     infinite log-density. E.g. a half-Student-t prior:
     `TruncatedDistribution(StudentT(3.0, 0.0, 2.5), low=0.0)` (its `df` must
-    then be a constant: JAX's `betainc`, the Student t cdf, has no derivative
-    in its shape parameters).
+    then be a constant: JAX's `betainc`, behind the Student t cdf and
+    quantile, has no derivative in its shape parameters).
     """
     if isinstance(base_dist, Normal):
         return TruncatedNormal(
