@@ -1408,3 +1408,20 @@ def test_student_t_icdf_in_the_tails_and_at_the_centre():
     draws = np.asarray(half_t.sample(jr.key(5), (4000,)))
     assert draws.min() >= 0
     assert st.kstest(draws, lambda v: 2 * st.t(3.0, 0, 2.5).cdf(v) - 1).pvalue > 1e-3
+
+
+def test_log_cdf_and_rsample():
+    for name in sorted(CDF):
+        d, ref = TABLE[name]
+        x = _scipy_values(ref, 3).astype(float)
+        np.testing.assert_allclose(
+            d.log_cdf(x), ref.logcdf(x), rtol=1e-9, atol=1e-12, err_msg=name
+        )
+    # Normal's is tail-stable (log of the cdf would be log 0 = -inf here)
+    np.testing.assert_allclose(
+        dist.Normal(0.0, 1.0).log_cdf(-40.0), st.norm.logcdf(-40.0), rtol=1e-12
+    )
+    x = dist.Normal(1.0, 2.0).rsample(jr.key(0), (3,))
+    np.testing.assert_array_equal(x, dist.Normal(1.0, 2.0).sample(jr.key(0), (3,)))
+    with pytest.raises(NotImplementedError, match="no reparametrised sampler"):
+        dist.Poisson(2.0).rsample(jr.key(0))

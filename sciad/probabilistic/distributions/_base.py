@@ -254,8 +254,21 @@ class Distribution(eqx.Module):
     def variance(self) -> Array:
         raise NotImplementedError
 
+    def rsample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        """A draw differentiable in the parameters (NumPyro's `rsample`)."""
+        if not self.has_rsample:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no reparametrised sampler: its draws "
+                "are not differentiable in all of its parameters."
+            )
+        return self.sample(key, sample_shape)
+
     def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         raise NotImplementedError
+
+    def log_cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        """`log(cdf(value))`; families with a tail-stable form override it."""
+        return jnp.log(self.cdf(value))
 
     def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
         raise NotImplementedError

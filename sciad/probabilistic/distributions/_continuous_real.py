@@ -10,6 +10,7 @@ from jax.scipy.special import (
     digamma,
     expit,
     gammaln,
+    log_ndtr,
     logit,
     ndtr,
     ndtri,
@@ -68,6 +69,9 @@ class Normal(AbstractLocScale):
 
     def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         return ndtr((value - self.loc) / self.scale)
+
+    def log_cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        return log_ndtr((value - self.loc) / self.scale)
 
     def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
         return self.loc + self.scale * ndtri(q)
