@@ -15,6 +15,19 @@ from ._discrete import Categorical
 __all__ = ["Mixture", "MixtureGeneral", "MixtureSameFamily"]
 
 
+def _pick(xs, idx, shape, n_event) -> Array:
+    """Each draw's chosen component: `xs` is `(*shape, K, *event)`."""
+    idx = idx.reshape(shape + (1,) + (1,) * n_event)
+    picked = jnp.take_along_axis(xs, idx, axis=len(shape))
+    return picked[(Ellipsis, 0) + (slice(None),) * n_event]
+
+
+def _weights(mixing, n_event) -> Array:
+    """Mixture weights shaped to broadcast against a per-component value."""
+    w = mixing.probs
+    return w.reshape(w.shape + (1,) * n_event)
+
+
 class MixtureSameFamily(Distribution):
     r"""$p(x) = \sum_k w_k\, p_k(x)$ with weights from ``mixing_distribution``
     (a `Categorical` over $K$ components) and the $K$ components batched in the
@@ -95,9 +108,7 @@ class MixtureSameFamily(Distribution):
         return tuple(range(-len(self.event_shape), 0))
 
     def _weights(self) -> Array:
-        """Mixture weights shaped to broadcast against a per-component value."""
-        w = self.mixing_distribution.probs
-        return w.reshape(w.shape + (1,) * len(self.event_shape))
+        return _weights(self.mixing_distribution, len(self.event_shape))
 
     def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
         key_k, key_x = jr.split(key)
@@ -109,10 +120,7 @@ class MixtureSameFamily(Distribution):
             self.batch_shape + self.mixing_distribution.probs.shape[-1:]
         )
         xs = comp.sample(key_x, sample_shape)  # (*shape, K, *event)
-        idx = idx.reshape(shape + (1,) + (1,) * len(self.event_shape))
-        return jnp.take_along_axis(xs, idx, axis=len(shape))[
-            (Ellipsis, 0) + (slice(None),) * len(self.event_shape)
-        ]
+        return _pick(xs, idx, shape, len(self.event_shape))
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         value = jnp.asarray(value)
@@ -254,10 +262,7 @@ class MixtureGeneral(Distribution):
             ],
             axis=len(shape),
         )  # (*shape, K, *event)
-        idx = idx.reshape(shape + (1,) + (1,) * len(self.event_shape))
-        return jnp.take_along_axis(xs, idx, axis=len(shape))[
-            (Ellipsis, 0) + (slice(None),) * len(self.event_shape)
-        ]
+        return _pick(xs, idx, shape, len(self.event_shape))
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         lps = _stack_last([c.log_prob(value) for c in self.component_distributions])
@@ -286,8 +291,7 @@ class MixtureGeneral(Distribution):
         return jnp.sum(w * (var + mu**2), axis=k_axis) - mean**2
 
     def _weights(self) -> Array:
-        w = self.mixing_distribution.probs
-        return w.reshape(w.shape + (1,) * len(self.event_shape))
+        return _weights(self.mixing_distribution, len(self.event_shape))
 
 
 def _stack_last(arrays) -> Array:
