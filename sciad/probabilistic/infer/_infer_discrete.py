@@ -125,8 +125,8 @@ def _posterior_values(fn, first_dim, temperature, rng_key, args, kwargs) -> dict
     reduce = _logsumexp if temperature == 1 else _max
     _, records = eliminate(tr, reduce)
     drawn = {}  # site -> index array (size 1 at every enum dim)
-    keys = [None] * len(records)
-    if key_draw is not None:
+    keys = [None] * len(records)  # no noise: argmax (temperature 0)
+    if temperature == 1:
         keys = list(jr.split(key_draw, len(records)))
     for record, key in zip(reversed(records), keys, strict=True):
         drawn[record.name] = _draw(record, drawn, key)
