@@ -532,7 +532,7 @@ CDF = {
 ICDF = {
     "Normal", "Cauchy", "Laplace", "Logistic", "HalfNormal", "HalfCauchy",
     "LogNormal", "Exponential", "Uniform", "Gumbel", "Weibull", "Pareto",
-    "AsymmetricLaplace", "LogUniform", "StudentT",
+    "AsymmetricLaplace", "LogUniform", "StudentT", "Gamma", "Chi2",
 } | TRUNC  # fmt: skip
 ENTROPY = {
     "Normal", "StudentT", "Cauchy", "Laplace", "Logistic", "HalfNormal",
@@ -1388,10 +1388,9 @@ def test_student_t_icdf_in_the_tails_and_at_the_centre():
     # other df against scipy away from the centre (bisection to ~1e-16 in log x;
     # betainc itself is good to ~1e-13)
     q = np.array([1e-12, 1e-5, 0.02, 0.3, 0.8, 0.999, 1 - 1e-10])
+    icdf = jax.jit(lambda df, q: dist.StudentT(df).icdf(q))  # one compile
     for df in (0.7, 3.0, 30.0, 300.0):
-        np.testing.assert_allclose(
-            dist.StudentT(df).icdf(q), st.t(df).ppf(q), rtol=1e-11, err_msg=df
-        )
+        np.testing.assert_allclose(icdf(df, q), st.t(df).ppf(q), rtol=1e-11, err_msg=df)
     # derivatives: dq of the quantile is 1 / density; loc and scale shift/scale
     d = dist.StudentT(3.0, 1.0, 2.0)
     grads = jax.grad(lambda p: dist.StudentT(3.0, p[0], p[1]).icdf(p[2]))(
@@ -1425,3 +1424,23 @@ def test_log_cdf_and_rsample():
     np.testing.assert_array_equal(x, dist.Normal(1.0, 2.0).sample(jr.key(0), (3,)))
     with pytest.raises(NotImplementedError, match="no reparametrised sampler"):
         dist.Poisson(2.0).rsample(jr.key(0))
+
+
+def test_gamma_icdf_in_the_tails():
+    """Bisection on P below the median and on Q above it: full precision in both."""
+    q = np.array([1e-12, 1e-5, 0.02, 0.3, 0.5, 0.8, 0.999, 1 - 1e-10])
+    icdf = jax.jit(lambda a, q: dist.Gamma(a, 2.0).icdf(q))  # one compile
+    for a in (0.05, 0.5, 3.0, 50.0, 1e4):
+        np.testing.assert_allclose(
+            icdf(a, q), st.gamma(a, scale=0.5).ppf(q), rtol=1e-12, err_msg=a
+        )
+    np.testing.assert_allclose(dist.Chi2(3.0).icdf(q), st.chi2(3.0).ppf(q), rtol=1e-12)
+    assert (
+        dist.Gamma(2.0, 1.0).icdf(0.0) == 0 and dist.Gamma(2.0, 1.0).icdf(1.0) == np.inf
+    )
+    # a truncated Gamma can be drawn from
+    d = dist.TruncatedDistribution(dist.Gamma(2.0, 1.0), low=1.0, high=4.0)
+    draws = np.asarray(d.sample(jr.key(6), (4000,)))
+    ref = st.gamma(2.0)
+    z = ref.cdf(4.0) - ref.cdf(1.0)
+    assert st.kstest(draws, lambda v: (ref.cdf(v) - ref.cdf(1.0)) / z).pvalue > 1e-3

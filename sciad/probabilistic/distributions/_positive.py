@@ -22,6 +22,7 @@ from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_dtype
 from ._continuous_real import AbstractLocScale
+from ._gamma_quantile import gamma_icdf
 
 __all__ = [
     "Chi2",
@@ -239,6 +240,9 @@ class Gamma(AbstractConcentrationRate):
     def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
         x = jnp.maximum(self.rate * value, 0.0)
         return gammainc(self.concentration, x)
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        return gamma_icdf(q, self.concentration) / self.rate
 
     def entropy(self) -> Float[Array, "..."]:
         a = self.concentration

@@ -16,6 +16,8 @@ import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 from jax.scipy.special import betainc, gammaln
 
+from ._bisection import bisect_log
+
 __all__ = ["student_t_cdf", "student_t_icdf"]
 
 
@@ -55,27 +57,6 @@ def _cdf_jvp(primals, tangents):
     return out, jnp.broadcast_to(jnp.exp(_log_pdf(t, df)) * t_dot, jnp.shape(out))
 
 
-def _bisect_log(fn, target, dtype):
-    """`u` in (tiny, 1] with `fn(u) = target` (`fn` increasing), bisecting log u.
-
-    A fixed number of halvings of the log range reaches the dtype's relative
-    precision in `u` itself, however small `u` is (deep in a tail).
-    """
-    finfo = jnp.finfo(dtype)
-    steps = 64 if finfo.bits == 64 else 32
-    lo = jnp.full(jnp.shape(target), math.log(finfo.tiny), dtype)
-    hi = jnp.zeros(jnp.shape(target), dtype)
-
-    def body(_, bounds):
-        lo, hi = bounds
-        mid = 0.5 * (lo + hi)
-        below = fn(jnp.exp(mid)) < target
-        return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-    lo, hi = jax.lax.fori_loop(0, steps, body, (lo, hi))
-    return jnp.exp(0.5 * (lo + hi))
-
-
 @jax.custom_jvp
 def student_t_icdf(q, df):
     """The standard t quantile: `student_t_cdf(student_t_icdf(q, df), df) = q`.
@@ -89,8 +70,8 @@ def student_t_icdf(q, df):
     q, df = jnp.broadcast_arrays(jnp.asarray(q, dtype), jnp.asarray(df, dtype))
     p = jnp.minimum(q, 1 - q)
     half_df = 0.5 * df
-    x = _bisect_log(lambda u: betainc(half_df, 0.5, u), 2 * p, q.dtype)
-    y = _bisect_log(lambda u: betainc(0.5, half_df, u), 1 - 2 * p, q.dtype)
+    x = bisect_log(lambda u: betainc(half_df, 0.5, u), 2 * p, q.dtype)
+    y = bisect_log(lambda u: betainc(0.5, half_df, u), 1 - 2 * p, q.dtype)
     tail = jnp.sqrt(df * (1 - x) / x)
     centre = jnp.sqrt(df * y / (1 - y))
     t = jnp.where(2 * p < 0.5, tail, jnp.where(p < 0.5, centre, 0.0))
