@@ -162,8 +162,9 @@ def TruncatedDistribution(
 
     As NumPyro's: the density is renormalised by $Z = F(\text{high}) -
     F(\text{low})$, so the base needs a `cdf` (and an `icdf` to sample: a
-    truncated `Beta` scores and runs in NUTS but cannot be drawn from). A `Normal` base returns `TruncatedNormal`, which is
-    accurate arbitrarily far into a tail; for the others, an interval whose
+    truncated `Beta` scores and runs in NUTS but cannot be drawn from). A
+    `Normal` base returns `TruncatedNormal`, which is accurate arbitrarily far
+    into a tail; for the others, an interval whose
     probability underflows the dtype (float32: below ~1e-38) gives an
     infinite log-density. E.g. a half-Student-t prior:
     `TruncatedDistribution(StudentT(3.0, 0.0, 2.5), low=0.0)` (its `df` must
