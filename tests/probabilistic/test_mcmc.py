@@ -514,7 +514,7 @@ def test_fast_rhat_matches_definition():
     the numbers must be those of the definition.
     """
     from sciad.probabilistic.diagnostics import split_gelman_rubin
-    from sciad.probabilistic.infer._mcmc import _max_rank_rhat
+    from sciad.probabilistic.infer._run_checks import max_rank_rhat
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 300, 7))
@@ -525,7 +525,7 @@ def test_fast_rhat_matches_definition():
     wide = rng.standard_normal((1, 40, 3000))  # two blocks of elements
     wide[:, 5:9] = wide[:, 4:5]
     for draws in (x, walk, rounded, shifted, wide):
-        got = _max_rank_rhat({"s": draws.astype(np.float32), "i": np.ones((1, 9), int)})
+        got = max_rank_rhat({"s": draws.astype(np.float32), "i": np.ones((1, 9), int)})
         exact = _rank_rhat_by_definition(draws.astype(np.float32).astype(np.float64))
         assert list(got) == ["s"]  # integer sites are skipped
         np.testing.assert_allclose(got["s"], np.max(exact), rtol=1e-12)
@@ -534,14 +534,14 @@ def test_fast_rhat_matches_definition():
         )
     # constant elements are ignored, a constant site is omitted
     mixed = np.concatenate([x[..., :1], np.ones_like(x[..., :1])], axis=-1)
-    got = _max_rank_rhat({"m": mixed, "c": np.ones((2, 300))})
+    got = max_rank_rhat({"m": mixed, "c": np.ones((2, 300))})
     np.testing.assert_allclose(got["m"], np.max(_rank_rhat_by_definition(x[..., 0])))
     assert "c" not in got
     assert np.isnan(split_gelman_rubin(mixed)[1])
     # two chains stuck at -1 and +1: the folded draws are constant, the bulk
     # R-hat infinite, and the check must flag it
     stuck = np.concatenate([-np.ones((1, 20)), np.ones((1, 20))])
-    assert _max_rank_rhat({"stuck": stuck})["stuck"] == np.inf
+    assert max_rank_rhat({"stuck": stuck})["stuck"] == np.inf
 
 
 def test_rank_scores_match_scipy_ranks():

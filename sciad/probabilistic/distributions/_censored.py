@@ -5,7 +5,8 @@ contributes $\log S(x) = \log(1 - F(x))$ (right-censored: the event happens
 after $x$) or $\log F(x)$ (left-censored: before $x$) instead of the density
 $\log p(x)$. The survival models have exact log survival functions
 (Exponential, Weibull, LogNormal, Gamma: closed forms, ``log_ndtr``,
-``gammaincc``); a Normal base uses ``log_ndtr`` in both tails; the other
+``gammaincc``); a base with its own ``log_cdf`` (Normal: ``log_ndtr``) uses it
+in both tails; the other
 symmetric location families compute $S$ as $F(2\mu - x)$, which keeps its
 digits far in the upper tail where $1 - F$ keeps none. For the rest it is
 ``log1p(-F)``, floored one ulp below 1 as in NumPyro (an observation censored
@@ -74,8 +75,8 @@ class _Censored(Distribution):
 
     def _log_cdf(self, x):
         base = self.base_dist
-        if isinstance(base, Normal):  # exact in both tails
-            return log_ndtr((x - base.loc) / base.scale)
+        if type(base).log_cdf is not Distribution.log_cdf:  # a tail-stable form
+            return base.log_cdf(x)
         tiny = jnp.finfo(jnp.result_type(x, float)).tiny
         return jnp.log(jnp.maximum(base.cdf(x), 100 * tiny))
 

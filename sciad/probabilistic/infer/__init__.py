@@ -53,13 +53,14 @@ from ._integrators import (
     velocity_verlet as velocity_verlet,
 )
 from ._kernels import HMC as HMC, NUTS as NUTS
-from ._mcmc import MCMC as MCMC, SamplingWarning as SamplingWarning
+from ._mcmc import MCMC as MCMC
 from ._mcmc_io import to_arviz as to_arviz
 from ._nuts import (
     NUTSInfo as NUTSInfo,
     build_nuts_kernel as build_nuts_kernel,
     nuts_kernel as nuts_kernel,
 )
+from ._run_checks import SamplingWarning as SamplingWarning
 from ._warmup import (
     WarmupState as WarmupState,
     WindowAdaptationState as WindowAdaptationState,

@@ -110,9 +110,15 @@ def _posterior_values(fn, first_dim, temperature, rng_key, args, kwargs) -> dict
     # hidden from outer handlers: the enumeration probe's run and this one
     with block():
         if first_dim is None:
-            model = maybe_enumerate(model, args, kwargs)
-        else:
+            # probed on `fn`, whose answer is cached, not on the seeded copy
+            # (a new object per call, which would be probed every time)
+            probed = maybe_enumerate(fn, args, kwargs)
+            if isinstance(probed, enum):
+                first_dim = probed.first_available_dim
+        if first_dim is not None:
             model = enum(model, first_available_dim=first_dim)
+        else:  # nothing to enumerate, or the probe's error to report
+            model = maybe_enumerate(model, args, kwargs)
         tr = trace(model).get_trace(*args, **kwargs)
     values = {
         name: site["value"]

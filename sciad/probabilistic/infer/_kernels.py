@@ -18,6 +18,7 @@ import numpy as np
 from . import _hmc, _nuts
 from ._forward_mode import forward_mode_potential
 from ._init_strategies import init_to_uniform
+from ._warmup import check_heuristic_step_size
 
 
 class Problem(NamedTuple):
@@ -178,12 +179,7 @@ class AbstractHMCKernel(eqx.Module):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 got = getattr(self, name)
                 raise TypeError(f"`{name}` must be True or False; got {got!r}.")
-        heuristic = self.find_heuristic_step_size
-        if not (heuristic is None or isinstance(heuristic, bool | np.bool_)):
-            got = self.find_heuristic_step_size
-            raise TypeError(
-                f"`find_heuristic_step_size` must be None, True or False; got {got!r}."
-            )
+        check_heuristic_step_size(self.find_heuristic_step_size)
         if isinstance(self.inverse_mass_matrix, np.ndarray):
             if self.inverse_mass_matrix.ndim == 2 and self.dense_mass is False:
                 raise ValueError(

@@ -29,6 +29,7 @@ from ._forward_mode import explain_differentiation_errors
 from ._hmc import HMCState
 from ._init_params import INIT_NOT_FINITE, diagnose_init, model_init_params
 from ._kernels import AbstractHMCKernel
+from ._run_checks import SamplingWarning, warn_after_run
 from ._warmup import padded_schedule
 from .util import ParamInfo
 
@@ -44,10 +45,6 @@ def _hint_forward_mode(method):
             return method(*args, **kwargs)
 
     return wrapper
-
-
-class SamplingWarning(UserWarning):
-    """Raised after a run with divergences, R-hat > 1.01 or E-BFMI < 0.3."""
 
 
 class MCMC:
@@ -476,41 +473,9 @@ class MCMC:
         self._extra_fields = extras
 
     def _warn(self):
-        from .. import diagnostics
-
-        div = int(np.sum(np.asarray(self._extra_fields["diverging"])))
-        if div > 0:
-            warnings.warn(
-                f"There were {div} divergent transitions after warmup: the sampler "
-                "could not follow the posterior's geometry and the draws may be "
-                "biased. Reparameterise (e.g. non-centre) or raise target_accept_prob.",
-                SamplingWarning,
-                stacklevel=3,
-            )
-        if self._num_kept >= 4:
-            bad = []
-            sites = _sites(self._samples)
-            # sample sites only, like print_summary's default: deterministic
-            # sites are functions of them, and ranking costs ~0.07 us per value
-            latent = {k: v for k, v in sites.items() if k in self._latent_sites}
-            for name, rhat in _max_rank_rhat(latent or sites).items():
-                if rhat > 1.01:
-                    bad.append(f"{name} ({rhat:.3f})")
-            if bad:
-                warnings.warn(
-                    "R-hat > 1.01 for " + ", ".join(bad) + ": the chains have not "
-                    "mixed; run longer or reparameterise.",
-                    SamplingWarning,
-                    stacklevel=3,
-                )
-            bfmi = diagnostics.energy_bfmi(np.asarray(self._extra_fields["energy"]))
-            if np.any(bfmi < 0.3):
-                warnings.warn(
-                    f"E-BFMI below 0.3 ({np.round(bfmi, 3).tolist()}): momentum "
-                    "resampling explores the energy poorly (heavy tails or a funnel).",
-                    SamplingWarning,
-                    stacklevel=3,
-                )
+        warn_after_run(
+            self._samples, self._extra_fields, self._latent_sites, self._num_kept
+        )
 
     # ---------------------------------------------------------------- results
     @property
@@ -596,37 +561,5 @@ def _group(tree, group_by_chain):
     return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), tree)
 
 
-def _max_rank_rhat(sites: dict) -> dict:
-    """Per float site, the largest rank-normalised split R-hat over its elements.
-
-    `diagnostics.split_gelman_rubin` on all sites' columns at once.
-    Constant elements (NaN R-hat) are ignored; a site of constants is omitted.
-    """
-    from .._diagnostics_core import rhat_rank
-
-    names, cols = [], []
-    for name, value in sites.items():
-        v = np.asarray(value)
-        if not np.issubdtype(v.dtype, np.floating) or v.ndim < 2 or v.shape[1] < 4:
-            continue
-        names.append(name)
-        cols.append(v.reshape(v.shape[:2] + (-1,)))
-    if not cols:
-        return {}
-    rhat = rhat_rank(np.concatenate(cols, axis=-1, dtype=np.float64))
-    rhat = np.where(np.isnan(rhat), -np.inf, rhat)  # constant columns
-    sizes = np.cumsum([c.shape[-1] for c in cols])[:-1]
-    parts = zip(names, np.split(rhat, sizes), strict=True)
-    out = {name: float(np.max(r)) for name, r in parts}
-    return {name: r for name, r in out.items() if r > -np.inf}
-
-
 def _num_elements(tree) -> int:
     return sum(int(np.size(x)) for x in jax.tree.leaves(tree) if _is_array(x))
-
-
-def _sites(samples) -> dict:
-    if isinstance(samples, dict):
-        return samples
-    leaves = jax.tree_util.tree_leaves_with_path(samples)
-    return {jax.tree_util.keystr(p) or "z": v for p, v in leaves}

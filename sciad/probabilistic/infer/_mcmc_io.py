@@ -239,7 +239,7 @@ def to_arviz(mcmc):
     """`arviz.InferenceData` with the posterior and sampler statistics."""
     import arviz as az
 
-    from ._mcmc import _sites
+    from ._run_checks import sites as _sites
 
     posterior = {
         k: np.asarray(v)

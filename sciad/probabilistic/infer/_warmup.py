@@ -141,14 +141,7 @@ def window_adaptation(
         raise ValueError(
             f"`target_accept_prob` must be in (0, 1); got {target_accept_prob}."
         )
-    if not (
-        find_heuristic_step_size is None
-        or isinstance(find_heuristic_step_size, bool | np.bool_)
-    ):
-        raise TypeError(
-            "`find_heuristic_step_size` must be None, True or False; got "
-            f"{find_heuristic_step_size!r}."
-        )
+    check_heuristic_step_size(find_heuristic_step_size)
     search_windows = adapt_step_size and find_heuristic_step_size is True
     search_first = adapt_step_size and find_heuristic_step_size is not False
     phase_kw = _accepts_keyword(kernel, "warmup")
@@ -370,6 +363,14 @@ def window_adaptation(
         )
 
     return WindowAdaptation(init, step, final)
+
+
+def check_heuristic_step_size(value) -> None:
+    """Raise unless `find_heuristic_step_size` is None, True or False."""
+    if not (value is None or isinstance(value, bool | np.bool_)):
+        raise TypeError(
+            f"`find_heuristic_step_size` must be None, True or False; got {value!r}."
+        )
 
 
 def _accepts_keyword(fn: Callable, name: str) -> bool:
