@@ -16,7 +16,7 @@ from sciad.probabilistic.infer import (
     welford_covariance,
     window_adaptation,
 )
-from sciad.probabilistic.infer._chain import compiler_options
+from sciad.probabilistic.infer._compiler_options import compiler_options
 from sciad.probabilistic.infer._integrators import IntegratorState
 
 

@@ -17,7 +17,7 @@ from sciad.probabilistic.infer import (
     velocity_verlet,
     window_adaptation,
 )
-from sciad.probabilistic.infer._chain import compiler_options
+from sciad.probabilistic.infer._compiler_options import compiler_options
 from sciad.probabilistic.infer._integrators import IntegratorState
 
 

@@ -567,29 +567,33 @@ def test_rank_scores_match_scipy_ranks():
     assert np.isfinite(rank_scores(with_nan)[0][3]).all()
 
 
-def test_big_data_arguments_keep_xla_fusion_emitters():
-    # Model arguments of >= 2**20 elements switch the chain program to XLA's
-    # default (faster, slower-to-compile) code generation; small ones do not.
-    from sciad.probabilistic.infer._chain import (
-        BIG_DATA_ELEMENTS,
-        NO_YNN_FUSIONS,
-        _accepted,
-        compiler_options,
-    )
+def test_big_data_arguments_get_their_own_xla_options(monkeypatch):
+    # Model arguments of >= 2**20 elements mark the chain program as big data;
+    # its XLA options then depend on the CPU (see `_compiler_options`).
+    from sciad.probabilistic.infer import _compiler_options as xo
 
     def model(x):
         mu = spp.sample("mu", dist.Normal(0.0, 10.0))
         spp.factor("lik", -0.5 * jnp.sum((x - mu) ** 2) / x.size)
 
     configs = {}
-    for n in (BIG_DATA_ELEMENTS, 1000):
+    for n in (xo.BIG_DATA_ELEMENTS, 1000):
         mcmc = MCMC(NUTS(model), num_warmup=5, num_samples=5, progress_bar=False)
         mcmc.run(jr.key(0), jnp.full((n,), 0.5, jnp.float32))
         ((_, config),) = mcmc._programs
         configs[n] = config.big_data
         assert np.isfinite(mcmc.get_samples()["mu"]).all()
-    assert configs == {BIG_DATA_ELEMENTS: True, 1000: False}
-    if jax.default_backend() == "cpu":
-        assert compiler_options(True) in ({}, dict(NO_YNN_FUSIONS))
-        assert compiler_options(False) == {"xla_cpu_use_fusion_emitters": False}
-    assert not _accepted((("xla_cpu_no_such_option", True),))
+    assert configs == {xo.BIG_DATA_ELEMENTS: True, 1000: False}
+    assert not xo._accepted((("xla_cpu_no_such_option", True),))
+    if jax.default_backend() != "cpu":
+        return
+    assert xo.cpu_vendor() in ("GenuineIntel", "AuthenticAMD", "")
+    small = {"xla_cpu_use_fusion_emitters": False}
+    for vendor in ("GenuineIntel", "AuthenticAMD", ""):
+        monkeypatch.setattr(xo, "cpu_vendor", lambda v=vendor: v)
+        assert xo.compiler_options(False) == small
+        big = xo.compiler_options(True)
+        if vendor == "AuthenticAMD":
+            assert big == small
+        else:
+            assert big in ({}, dict(xo.NO_YNN_FUSIONS))

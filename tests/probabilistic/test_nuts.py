@@ -16,7 +16,7 @@ from sciad.probabilistic.infer import (
     nuts_kernel,
     window_adaptation,
 )
-from sciad.probabilistic.infer._chain import compiler_options
+from sciad.probabilistic.infer._compiler_options import compiler_options
 from sciad.probabilistic.infer._nuts import _ckpt_range, _normal, _uniform
 
 

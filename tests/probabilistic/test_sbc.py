@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from sciad.probabilistic.infer import build_nuts_kernel, window_adaptation
-from sciad.probabilistic.infer._chain import compiler_options
+from sciad.probabilistic.infer._compiler_options import compiler_options
 
 J = 4  # groups
 NUM_REPLICATES = 256

@@ -10,7 +10,6 @@ the position is one flat vector (one buffer write per draw); it is unravelled
 into the model's sites once, after the loop.
 """
 
-import functools
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -21,6 +20,7 @@ from jax.flatten_util import ravel_pytree
 from jax.sharding import Mesh, PartitionSpec as P
 
 from . import _progress
+from ._compiler_options import compiler_options
 from ._hmc import HMCState
 from ._hoisted_transposes import hoist_data_transposes
 from ._init_params import INIT_NOT_FINITE
@@ -285,60 +285,6 @@ def build_program(
         )(chain_inputs, shared, dyn)
 
     return eqx.filter_jit(run, compiler_options=compiler_options(config.big_data))
-
-
-# Model arguments holding at least this many array elements make the program's
-# gradient stream megabytes per evaluation: see `compiler_options`.
-BIG_DATA_ELEMENTS = 2**20
-
-
-def compiler_options(big_data: bool = False) -> dict:
-    """XLA options for the sampling program (`big_data`: see below).
-
-    On CPU, XLA's newer "fusion emitters" roughly double the compile time of
-    this loop-heavy program (eight schools 1.3 s -> 3.2 s of CPU, stoch_vol
-    5 s -> 9.5 s), so they are disabled for this one program (not globally).
-    The price: without them XLA:CPU runs every `scatter` as a serial loop, and
-    the gradient of an indexed lookup `x[idx]` is a scatter-add, about 1.4 ns
-    per index per gradient (hierarchical regression with 900 group lookups:
-    9.4 instead of 7 µs per gradient in the sampler). Over a 1000 + 1000 run
-    that is ~0.1 s against ~1 s of extra compile, so the trade holds unless
-    a chain runs for minutes. The emitter for scatters alone
-    (`xla_cpu_disable_new_fusion_emitters`) would cost nothing at compile
-    time, but it is a backend "extra option" that `jax.jit` cannot pass per
-    program. See benchmarks/ppl/RESULTS.md (session 4).
-
-    With `big_data` (the model's array arguments hold at least
-    `BIG_DATA_ELEMENTS` elements) the emitters stay on: each gradient then
-    streams megabytes, and their code is faster (logistic regression on
-    50,000 x 54: 0.97 instead of 1.65 ms per bare gradient on an Intel Xeon
-    here; the whole 1000 + 1000 run 17.6 instead of 20.0 s after 0.7 s more
-    compile), so the program pays for its compile within seconds. Data
-    closed over by the model, not passed as an argument, is not counted.
-    Such programs also leave out XLA's YNNPACK library fusions, which it
-    forms for large reductions: the logistic regression's likelihood sum
-    takes 110 instead of 75 µs with them (its gradient 0.76 instead of 0.72
-    ms, A/B in one process). The option is experimental in XLA, so it is
-    only passed when this XLA accepts it.
-    """
-    if jax.default_backend() != "cpu":
-        return {}
-    if not big_data:
-        return {"xla_cpu_use_fusion_emitters": False}
-    return dict(NO_YNN_FUSIONS) if _accepted(NO_YNN_FUSIONS) else {}
-
-
-NO_YNN_FUSIONS = (("xla_cpu_experimental_ynn_fusion_type", ""),)
-
-
-@functools.cache
-def _accepted(options: tuple) -> bool:
-    """Whether this XLA compiles a trivial program with `options`."""
-    try:
-        jax.jit(jnp.negative, compiler_options=dict(options)).lower(1.0).compile()
-    except Exception:  # an unknown option: XLA raises a plain RuntimeError
-        return False
-    return True
 
 
 def _identity(x):

@@ -19,12 +19,12 @@ from jax.flatten_util import ravel_pytree
 
 from . import _progress
 from ._chain import (
-    BIG_DATA_ELEMENTS,
     ChainConfig,
     MCMCState,
     build_program,
     check_extra_fields,
 )
+from ._compiler_options import BIG_DATA_ELEMENTS
 from ._forward_mode import explain_differentiation_errors
 from ._hmc import HMCState
 from ._init_params import INIT_NOT_FINITE, diagnose_init, model_init_params

@@ -1,0 +1,80 @@
+"""XLA options for the chain program, chosen from measurements on CPU.
+
+Two XLA:CPU code-generation choices change the sampler's cost a lot, in
+opposite directions, and not the same way on every CPU:
+
+- the "fusion emitters" (XLA's newer code generator for loop fusions) roughly
+  double the compile time of this loop-heavy program (eight schools 1.3 s ->
+  3.2 s of CPU, stoch_vol 5 s -> 9.5 s); without them XLA:CPU runs every
+  `scatter` as a serial loop (an indexed lookup's gradient is a scatter-add:
+  hierarchical regression with 900 group lookups, 9.4 instead of 7 µs per
+  gradient), ~0.1 s over a 1000 + 1000 run against ~1 s of compile;
+- the YNNPACK library fusions, which XLA forms for large reductions.
+
+Programs whose model arguments hold fewer than `BIG_DATA_ELEMENTS` elements
+compile without the fusion emitters, everywhere. For *big data* (each
+gradient streams megabytes: the logistic regression on 50,000 x 54) the best
+choice was measured per CPU (benchmarks/ppl/RESULTS.md, sessions 4-12):
+
+| CPU (2-core VM) | emitters, no YNN | emitters, YNN | no emitters, YNN |
+|---|---|---|---|
+| Intel Xeon: bare gradient | 0.72 ms | 0.76 ms | 1.65 ms |
+| AMD EPYC: µs per gradient in the sampler | 346 | 268 | 250 |
+| AMD EPYC: compile + warmup | 5.3 s | 4.5 s | 3.7 s |
+
+so on Intel the emitters stay on and YNNPACK's reductions are left out; on
+AMD both stay as for small programs (the same options). Other CPUs get the
+Intel choice, which was the rule before AMD was measured. The `jax.jit`
+option for YNNPACK is experimental in XLA, so it is only passed when this XLA
+accepts it. The emitter switch for scatters alone
+(`xla_cpu_disable_new_fusion_emitters`) would cost nothing at compile time,
+but it is a backend "extra option" that `jax.jit` cannot pass per program.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+# Model arguments holding at least this many array elements make the program's
+# gradient stream megabytes per evaluation.
+BIG_DATA_ELEMENTS = 2**20
+
+NO_FUSION_EMITTERS = (("xla_cpu_use_fusion_emitters", False),)
+NO_YNN_FUSIONS = (("xla_cpu_experimental_ynn_fusion_type", ""),)
+
+
+def compiler_options(big_data: bool = False) -> dict:
+    """XLA options for the sampling program (see the module docstring).
+
+    `big_data`: the model's array arguments hold at least `BIG_DATA_ELEMENTS`
+    elements (data closed over by the model, not passed, is not counted).
+    """
+    if jax.default_backend() != "cpu":
+        return {}
+    if not big_data or cpu_vendor() == "AuthenticAMD":
+        return dict(NO_FUSION_EMITTERS)
+    return dict(NO_YNN_FUSIONS) if _accepted(NO_YNN_FUSIONS) else {}
+
+
+@functools.cache
+def cpu_vendor() -> str:
+    """The host CPU's vendor string (`GenuineIntel`, `AuthenticAMD`), or ""."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:  # not Linux
+        pass
+    return ""
+
+
+@functools.cache
+def _accepted(options: tuple) -> bool:
+    """Whether this XLA compiles a trivial program with `options`."""
+    try:
+        jax.jit(jnp.negative, compiler_options=dict(options)).lower(1.0).compile()
+    except Exception:  # an unknown option: XLA raises a plain RuntimeError
+        return False
+    return True
