@@ -102,4 +102,6 @@ from ._truncated import (
     TruncatedDistribution as TruncatedDistribution,
     TwoSidedTruncatedDistribution as TwoSidedTruncatedDistribution,
 )
+from ._wishart import Wishart as Wishart, WishartCholesky as WishartCholesky
+from ._zero_sum import ZeroSumNormal as ZeroSumNormal
 from .transforms import biject_to as biject_to

@@ -32,12 +32,14 @@ __all__ = [
     "positive",
     "positive_definite",
     "positive_integer",
+    "positive_ordered_vector",
     "real",
     "real_matrix",
     "real_vector",
     "simplex",
     "softplus_positive",
     "unit_interval",
+    "zero_sum",
 ]
 
 
@@ -263,6 +265,38 @@ class _OrderedVector(Constraint):
         )
 
 
+class _PositiveOrderedVector(_OrderedVector):
+    def __call__(self, x):
+        return super().__call__(x) & (x[..., 0] > 0)
+
+    def feasible_like(self, prototype):
+        return super().feasible_like(prototype) + 1
+
+
+class _ZeroSum(Constraint):
+    """Arrays whose sum along each of the rightmost ``event_dim`` axes is zero."""
+
+    def __init__(self, event_dim=1):
+        if not (isinstance(event_dim, int) and event_dim >= 1):
+            raise ValueError(
+                f"zero_sum: `event_dim` must be an int >= 1; got {event_dim!r}"
+            )
+        self.event_dim = event_dim
+
+    def __call__(self, x):
+        tol = 1e-6 if jnp.result_type(x) == jnp.float64 else 1e-4
+        axes = tuple(range(-self.event_dim, 0))
+        # the sum of large entries carries their rounding error
+        scale = jnp.maximum(1.0, jnp.max(jnp.abs(x), axis=axes, keepdims=True))
+        ok = True
+        for axis in axes:
+            ok = ok & (jnp.abs(jnp.sum(x, axis=axis, keepdims=True)) < tol * scale)
+        return jnp.all(ok, axis=axes)
+
+    def __repr__(self):
+        return f"zero_sum(event_dim={self.event_dim})"
+
+
 def _eye_like(prototype):
     n = jnp.shape(prototype)[-1]
     return jnp.broadcast_to(
@@ -326,9 +360,11 @@ ordered_vector = _OrderedVector()
 positive = _Positive()
 positive_definite = _PositiveDefinite()
 positive_integer = _IntegerGreaterThan(1)
+positive_ordered_vector = _PositiveOrderedVector()
 real = _Real()
 real_matrix = _Independent(real, 2)
 real_vector = _Independent(real, 1)
 simplex = _Simplex()
 softplus_positive = _SoftplusPositive()
 unit_interval = _UnitInterval()
+zero_sum = _ZeroSum
