@@ -97,6 +97,24 @@ def _cholesky_of_inverse(precision):
     return solve_triangular(tril_inv, eye, lower=True)
 
 
+def scale_tril_from(owner: str, **given) -> Array:
+    """The Cholesky factor from exactly one of three keyword arguments, given in
+    the order (covariance-like, precision-like, Cholesky factor)."""
+    (cov, prec, _), names = given.values(), list(given)
+    if sum(m is not None for m in given.values()) != 1:
+        raise ValueError(
+            f"{owner}: give exactly one of `{names[0]}`, `{names[1]}` or `{names[2]}`."
+        )
+    (matrix,) = promote_params(next(m for m in given.values() if m is not None))
+    if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
+        raise ValueError(f"{owner}: the matrix must be (..., n, n); got {matrix.shape}")
+    if cov is not None:
+        return jnp.linalg.cholesky(matrix)
+    if prec is not None:
+        return _cholesky_of_inverse(matrix)
+    return matrix
+
+
 class MultivariateNormal(Distribution):
     r"""Gaussian $\mathcal{N}(\text{loc}, \Sigma)$ given by exactly one of
     ``covariance_matrix``, ``precision_matrix`` or ``scale_tril``
@@ -120,32 +138,14 @@ class MultivariateNormal(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        given = [
-            m is not None for m in (covariance_matrix, precision_matrix, scale_tril)
-        ]
-        if sum(given) != 1:
-            raise ValueError(
-                "MultivariateNormal: give exactly one of `covariance_matrix`, "
-                "`precision_matrix` or `scale_tril`."
-            )
-        matrix = next(
-            m
-            for m in (covariance_matrix, precision_matrix, scale_tril)
-            if m is not None
+        tril = scale_tril_from(
+            "MultivariateNormal",
+            covariance_matrix=covariance_matrix,
+            precision_matrix=precision_matrix,
+            scale_tril=scale_tril,
         )
-        (matrix,) = promote_params(matrix)
-        if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
-            raise ValueError(
-                f"MultivariateNormal: matrix must be (..., n, n); got {matrix.shape}"
-            )
-        if covariance_matrix is not None:
-            tril = jnp.linalg.cholesky(matrix)
-        elif precision_matrix is not None:
-            tril = _cholesky_of_inverse(matrix)
-        else:
-            tril = matrix
-        n = matrix.shape[-1]
-        loc = jnp.asarray(loc, matrix.dtype)
+        n = tril.shape[-1]
+        loc = jnp.asarray(loc, tril.dtype)
         if loc.ndim == 0:
             loc = jnp.broadcast_to(loc, (n,))
         if loc.shape[-1] != n:

@@ -11,29 +11,16 @@ from jax.scipy.special import multigammaln
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_params
-from ._multivariate import _cholesky_of_inverse
+from ._multivariate import scale_tril_from
 
 __all__ = ["Wishart", "WishartCholesky"]
 
 
 def _params(name, concentration, scale_matrix, rate_matrix, scale_tril):
     """(concentration, scale_tril) broadcast to one batch shape."""
-    given = [m is not None for m in (scale_matrix, rate_matrix, scale_tril)]
-    if sum(given) != 1:
-        raise ValueError(
-            f"{name}: give exactly one of `scale_matrix`, `rate_matrix` or "
-            "`scale_tril`."
-        )
-    matrix = next(m for m in (scale_matrix, rate_matrix, scale_tril) if m is not None)
-    (matrix,) = promote_params(matrix)
-    if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
-        raise ValueError(f"{name}: the matrix must be (..., n, n); got {matrix.shape}")
-    if scale_matrix is not None:
-        tril = jnp.linalg.cholesky(matrix)
-    elif rate_matrix is not None:
-        tril = _cholesky_of_inverse(matrix)
-    else:
-        tril = matrix
+    tril = scale_tril_from(
+        name, scale_matrix=scale_matrix, rate_matrix=rate_matrix, scale_tril=scale_tril
+    )
     (conc,) = promote_params(concentration)
     conc = conc.astype(tril.dtype)
     n = tril.shape[-1]

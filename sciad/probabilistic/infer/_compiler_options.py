@@ -14,15 +14,22 @@ opposite directions, and not the same way on every CPU:
 Programs whose model arguments hold fewer than `BIG_DATA_ELEMENTS` elements
 compile without the fusion emitters, everywhere. For *big data* (each
 gradient streams megabytes: the logistic regression on 50,000 x 54) the best
-choice was measured per CPU (benchmarks/ppl/RESULTS.md, sessions 4-12):
+choice depends on the CPU (benchmarks/ppl/RESULTS.md):
 
-| CPU (2-core VM) | emitters, no YNN | emitters, YNN | no emitters, YNN |
-|---|---|---|---|
-| Intel Xeon: bare gradient | 0.72 ms | 0.76 ms | 1.65 ms |
-| AMD EPYC: µs per gradient in the sampler | 346 | 268 | 250 |
-| AMD EPYC: compile + warmup | 5.3 s | 4.5 s | 3.7 s |
+- Intel Xeon (2-core VM): the emitters made the bare gradient 0.97 instead of
+  1.65 ms (session 7), and YNNPACK's fusions 0.76 instead of 0.72 ms
+  (session 9);
+- AMD EPYC (2-core VM, session 12, logistic regression 1000 + 1000 in
+  `MCMC`, medians of an A/B in one process):
 
-so on Intel the emitters stay on and YNNPACK's reductions are left out; on
+  | options | compile + warmup | µs per gradient |
+  |---|---|---|
+  | emitters, no YNNPACK (the Xeon choice) | 5.3 s | 346 |
+  | emitters, YNNPACK (XLA's defaults) | 4.5 s | 268 |
+  | no emitters, YNNPACK (the small-program options) | 3.7 s | 250 |
+  | no emitters, no YNNPACK | 4.4 s | 343 |
+
+So on Intel the emitters stay on and YNNPACK's reductions are left out; on
 AMD both stay as for small programs (the same options). Other CPUs get the
 Intel choice, which was the rule before AMD was measured. The `jax.jit`
 option for YNNPACK is experimental in XLA, so it is only passed when this XLA
