@@ -1444,3 +1444,45 @@ def test_gamma_icdf_in_the_tails():
     ref = st.gamma(2.0)
     z = ref.cdf(4.0) - ref.cdf(1.0)
     assert st.kstest(draws, lambda v: (ref.cdf(v) - ref.cdf(1.0)) / z).pvalue > 1e-3
+
+
+@pytest.mark.filterwarnings("ignore::sciad.probabilistic.infer.SamplingWarning")
+def test_count_likelihoods_differentiate_with_integer_observations():
+    # jax's xlogy/xlog1py JVP rules raised on integer x (a float0 tangent):
+    # grad of a Poisson likelihood in its rate failed for integer counts, and
+    # so did NUTS on any model observing them.
+    import sciad.probabilistic as spp
+    from sciad.probabilistic.infer import MCMC, NUTS
+
+    k = np.array([0, 1, 3])
+    cases = {
+        "poisson": lambda r, v: dist.Poisson(r).log_prob(v),
+        "bernoulli": lambda r, v: dist.Bernoulli(probs=r / 4).log_prob(v % 2),
+        "binomial": lambda r, v: dist.Binomial(5, probs=r / 4).log_prob(v),
+        "zip": lambda r, v: dist.ZeroInflatedPoisson(0.2, r).log_prob(v),
+        "multinomial": lambda r, v: dist.Multinomial(
+            4, probs=jnp.array([r, 1.0, 1.0]) / (r + 2)
+        ).log_prob(jnp.array([1, 2, 1]) + 0 * v[:1]),
+    }
+
+    def total(f, counts):
+        return lambda r: jnp.sum(f(r, counts))
+
+    with jax.enable_x64(True):
+        for name, f in cases.items():
+            as_int = jax.value_and_grad(total(f, jnp.asarray(k)))(1.3)
+            as_float = jax.value_and_grad(total(f, jnp.asarray(k, float)))(1.3)
+            np.testing.assert_allclose(as_int, as_float, rtol=1e-14, err_msg=name)
+            tangent = jax.jvp(total(f, jnp.asarray(k)), (1.3,), (1.0,))[1]
+            np.testing.assert_allclose(tangent, as_float[1], rtol=1e-14, err_msg=name)
+
+    def model(y):
+        rate = spp.sample("rate", dist.Gamma(2.0, 1.0))
+        with spp.plate("n", y.shape[0]):
+            spp.sample("y", dist.Poisson(rate), obs=y)
+
+    mcmc = MCMC(NUTS(model), num_warmup=100, num_samples=400, progress_bar=False)
+    mcmc.run(jr.key(0), np.array([0, 2, 3, 1, 4]))
+    rate = np.asarray(mcmc.get_samples()["rate"])
+    # conjugate: Gamma(2 + 10, 1 + 5), mean 2, sd 0.58; 400 draws, ESS >= ~100
+    assert abs(rate.mean() - 2.0) < 4 * 0.58 / np.sqrt(100)

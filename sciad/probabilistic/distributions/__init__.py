@@ -64,6 +64,19 @@ from ._discrete import (
     OrderedLogistic as OrderedLogistic,
     Poisson as Poisson,
 )
+from ._gated import (
+    HurdleDistribution as HurdleDistribution,
+    HurdleGamma as HurdleGamma,
+    HurdleLogits as HurdleLogits,
+    HurdleLogNormal as HurdleLogNormal,
+    HurdleNegativeBinomial2 as HurdleNegativeBinomial2,
+    HurdlePoisson as HurdlePoisson,
+    HurdleProbs as HurdleProbs,
+    ZeroInflatedDistribution as ZeroInflatedDistribution,
+    ZeroInflatedLogits as ZeroInflatedLogits,
+    ZeroInflatedNegativeBinomial2 as ZeroInflatedNegativeBinomial2,
+    ZeroInflatedProbs as ZeroInflatedProbs,
+)
 from ._lkj import LKJ as LKJ, LKJCholesky as LKJCholesky
 from ._mixture import (
     Mixture as Mixture,

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
-from jax.scipy.special import gammaln, xlogy
+from jax.scipy.special import gammaln
 
 from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from . import constraints
 from ._base import Distribution, promote_dtype
 from ._betaln import betaln
 from ._discrete import Multinomial, _int, concrete_range, count_support
+from ._xlogy import xlogy
 
 __all__ = ["BetaBinomial", "DirichletMultinomial", "ZeroInflatedPoisson"]
 

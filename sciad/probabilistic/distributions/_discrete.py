@@ -19,14 +19,13 @@ from jax.scipy.special import (
     gammaincc,
     gammaln,
     logit,
-    xlog1py,
-    xlogy,
 )
 
 from ..._custom_types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from ..._softplus import softplus
 from . import constraints
 from ._base import Distribution, promote_dtype
+from ._xlogy import xlog1py, xlogy
 
 __all__ = [
     "Bernoulli",

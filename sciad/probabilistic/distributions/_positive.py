@@ -15,7 +15,6 @@ from jax.scipy.special import (
     gammaln,
     ndtr,
     ndtri,
-    xlogy,
 )
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
@@ -23,6 +22,7 @@ from . import constraints
 from ._base import Distribution, promote_dtype
 from ._continuous_real import AbstractLocScale
 from ._gamma_quantile import gamma_icdf
+from ._xlogy import xlogy
 
 __all__ = [
     "Chi2",
