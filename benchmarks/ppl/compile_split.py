@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 
 OPTIONS = {
-    "default": None,  # what sciad uses (`_chain.compiler_options()`)
+    "default": None,  # what sciad uses (`_compiler_options.compiler_options()`)
     "opt0": {"xla_backend_optimization_level": 0},
     "opt1": {"xla_backend_optimization_level": 1},
     "noexp": {"xla_llvm_disable_expensive_passes": True},
