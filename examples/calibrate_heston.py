@@ -75,7 +75,7 @@ def main():
         (grid, quotes),
         noise=dist.HalfNormal(0.01),
         num_warmup=20 if SMOKE else 500,
-        num_samples=20 if SMOKE else 800,
+        num_samples=20 if SMOKE else 1000,
         num_chains=2,
         key=jr.key(0),
         truth=TRUE | {"noise": QUOTE_NOISE},
