@@ -83,6 +83,7 @@ class _AbstractGated(Distribution):
                 f"{name}: `base_dist` must be univariate (empty event shape); got "
                 f"event shape {base_dist.event_shape}"
             )
+        self._check_base(base_dist)
         self._from_logits = gate_logits is not None
         (g,) = promote_dtype(gate_logits if self._from_logits else gate)
         batch = jnp.broadcast_shapes(g.shape, base_dist.batch_shape)
@@ -95,6 +96,9 @@ class _AbstractGated(Distribution):
             base_dist = base_dist.expand(batch)
         self.base_dist = base_dist
         self._finish_init(validate_args)
+
+    def _check_base(self, base_dist):
+        """Refuse a base the model does not fit (subclasses)."""
 
     @property
     def arg_constraints(self):
@@ -129,23 +133,13 @@ class ZeroInflatedDistribution(_AbstractGated):
     Mean $(1 - g)\mu_B$; variance $(1 - g)(\sigma_B^2 + \mu_B^2) - (1 - g)^2\mu_B^2$.
     """
 
-    def __init__(
-        self,
-        base_dist: Distribution,
-        *,
-        gate: ArrayLike | None = None,
-        gate_logits: ArrayLike | None = None,
-        validate_args: bool | None = None,
-    ):
-        if isinstance(base_dist, Distribution) and not base_dist.support.is_discrete:
+    def _check_base(self, base_dist):
+        if not base_dist.support.is_discrete:
             raise ValueError(
                 "ZeroInflatedDistribution: `base_dist` must be discrete (a count "
                 f"family); got {type(base_dist).__name__}. For a point mass at zero "
                 "beside a positive density use HurdleGamma or HurdleLogNormal."
             )
-        super().__init__(
-            base_dist, gate=gate, gate_logits=gate_logits, validate_args=validate_args
-        )
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         log_g, log_1mg = self._log_gates()
@@ -176,30 +170,15 @@ class HurdleDistribution(_AbstractGated):
     for a continuous base on the positive reals (NumPyro's ``HurdleProbs``).
     """
 
-    def __init__(
-        self,
-        base_dist: Distribution,
-        *,
-        gate: ArrayLike | None = None,
-        gate_logits: ArrayLike | None = None,
-        validate_args: bool | None = None,
-    ):
-        continuous = (
-            isinstance(base_dist, Distribution)
-            and not base_dist.event_shape  # else refused below
-            and not base_dist.support.is_discrete
-        )
-        if continuous:
-            probe = base_dist.support(jnp.asarray(-1.0))
-            if bool(jnp.any(probe)):
-                raise ValueError(
-                    "HurdleDistribution: a continuous `base_dist` must live on the "
-                    f"positive reals; got {type(base_dist).__name__} on "
-                    f"{base_dist.support!r}"
-                )
-        super().__init__(
-            base_dist, gate=gate, gate_logits=gate_logits, validate_args=validate_args
-        )
+    def _check_base(self, base_dist):
+        if base_dist.support.is_discrete:
+            return
+        if bool(jnp.any(base_dist.support(jnp.asarray(-1.0)))):
+            raise ValueError(
+                "HurdleDistribution: a continuous `base_dist` must live on the "
+                f"positive reals; got {type(base_dist).__name__} on "
+                f"{base_dist.support!r}"
+            )
 
     @property
     def _discrete(self) -> bool:
