@@ -46,17 +46,6 @@ def student_t_cdf(t, df):
     return jnp.where(t > 0, 1 - tail, tail)
 
 
-@functools.partial(student_t_cdf.defjvp, symbolic_zeros=True)
-def _cdf_jvp(primals, tangents):
-    t, df = primals
-    t_dot, df_dot = tangents
-    _no_df_derivative(df_dot, "cdf")
-    out = student_t_cdf(t, df)
-    if isinstance(t_dot, SymbolicZero):
-        return out, jnp.zeros_like(out)
-    return out, jnp.broadcast_to(jnp.exp(_log_pdf(t, df)) * t_dot, jnp.shape(out))
-
-
 @jax.custom_jvp
 def student_t_icdf(q, df):
     """The standard t quantile: `student_t_cdf(student_t_icdf(q, df), df) = q`.
@@ -78,12 +67,22 @@ def student_t_icdf(q, df):
     return jnp.where(q < 0.5, -t, t)
 
 
-@functools.partial(student_t_icdf.defjvp, symbolic_zeros=True)
-def _icdf_jvp(primals, tangents):
-    q, df = primals
-    q_dot, df_dot = tangents
-    _no_df_derivative(df_dot, "icdf")
-    t = student_t_icdf(q, df)
-    if isinstance(q_dot, SymbolicZero):
-        return t, jnp.zeros_like(t)
-    return t, jnp.broadcast_to(q_dot * jnp.exp(-_log_pdf(t, df)), jnp.shape(t))
+def _jvp_in_first_argument(fn, what, log_slope):
+    """Give `fn(x, df)` the derivative `exp(log_slope(x, fn(x, df), df))` in `x`
+    and none in `df`."""
+
+    @functools.partial(fn.defjvp, symbolic_zeros=True)
+    def jvp(primals, tangents):
+        x, df = primals
+        x_dot, df_dot = tangents
+        _no_df_derivative(df_dot, what)
+        out = fn(x, df)
+        if isinstance(x_dot, SymbolicZero):
+            return out, jnp.zeros_like(out)
+        slope = jnp.exp(log_slope(x, out, df))
+        return out, jnp.broadcast_to(slope * x_dot, jnp.shape(out))
+
+
+# the cdf's slope is the density; the quantile's, its reciprocal at the quantile
+_jvp_in_first_argument(student_t_cdf, "cdf", lambda t, _, df: _log_pdf(t, df))
+_jvp_in_first_argument(student_t_icdf, "icdf", lambda _, t, df: -_log_pdf(t, df))
