@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE))
 
 import data  # noqa: E402
 
+EMIT, OPT = "xla_cpu_use_fusion_emitters", "xla_backend_optimization_level"
 OPTIONS = {
     "default": None,  # what sciad uses (`_compiler_options.compiler_options()`)
     "opt0": {"xla_backend_optimization_level": 0},
@@ -35,6 +36,9 @@ OPTIONS = {
     "split1": {"xla_cpu_parallel_codegen_split_count": 1},
     "emit": {"xla_cpu_use_fusion_emitters": True},  # XLA's own default
     "noemit": {"xla_cpu_use_fusion_emitters": False},
+    "emit_o1": {EMIT: True, OPT: 1},
+    "noemit_o1": {EMIT: False, OPT: 1},
+    "noemit_o2": {EMIT: False, OPT: 2},
 }
 
 

@@ -31,12 +31,15 @@ from sciad.probabilistic import infer  # noqa: E402
 from sciad.probabilistic.infer import _chain  # noqa: E402
 
 YNN = "xla_cpu_experimental_ynn_fusion_type"
+EMIT, OPT = "xla_cpu_use_fusion_emitters", "xla_backend_optimization_level"
 SETS = {
     "current": None,
     "xla": {},  # XLA's own defaults: emitters on, YNNPACK reductions on
     "noemit": {"xla_cpu_use_fusion_emitters": False},
     "emit_noynn": {YNN: ""},
     "noemit_noynn": {"xla_cpu_use_fusion_emitters": False, YNN: ""},
+    "noemit_o1": {EMIT: False, OPT: 1},
+    "noemit_o2": {EMIT: False, OPT: 2},
 }
 
 

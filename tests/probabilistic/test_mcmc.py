@@ -589,11 +589,13 @@ def test_big_data_arguments_get_their_own_xla_options(monkeypatch):
         return
     assert xo.cpu_vendor() in ("GenuineIntel", "AuthenticAMD", "")
     small = {"xla_cpu_use_fusion_emitters": False}
+    amd = small | {"xla_backend_optimization_level": 2}
     for vendor in ("GenuineIntel", "AuthenticAMD", ""):
         monkeypatch.setattr(xo, "cpu_vendor", lambda v=vendor: v)
-        assert xo.compiler_options(False) == small
-        big = xo.compiler_options(True)
         if vendor == "AuthenticAMD":
-            assert big == small
+            assert xo.compiler_options(False) == xo.compiler_options(True) == amd
         else:
-            assert big in ({}, dict(xo.NO_YNN_FUSIONS))
+            assert xo.compiler_options(False) == small
+            assert xo.compiler_options(True) in ({}, dict(xo.NO_YNN_FUSIONS))
+    # every option set this module can return compiles on this XLA
+    assert xo._accepted(tuple(amd.items()))
