@@ -113,6 +113,11 @@ def test_transforms_jit_and_grad():
     assert jnp.all(jnp.isfinite(jax.grad(f)(x)))
 
 
+def test_nonnegative_maps_through_its_interior():
+    y = dist.biject_to(C.nonnegative)(jnp.array([-30.0, 0.0, 2.0]))
+    assert bool(jnp.all(C.nonnegative(y))) and bool(jnp.all(C.positive(y)))
+
+
 def test_discrete_and_dependent_constraints_have_no_bijection():
     for c in (C.boolean, C.nonnegative_integer, C.integer_interval(0, 3), C.dependent):
         with pytest.raises(NotImplementedError, match="no bijection"):

@@ -15,7 +15,14 @@ from . import constraints
 from ._base import Distribution, promote_dtype
 from ._betaln import betaln
 
-__all__ = ["Beta", "Kumaraswamy", "LogUniform", "TruncatedNormal", "Uniform"]
+__all__ = [
+    "Beta",
+    "BetaProportion",
+    "Kumaraswamy",
+    "LogUniform",
+    "TruncatedNormal",
+    "Uniform",
+]
 
 
 class Uniform(Distribution):
@@ -192,6 +199,73 @@ class Beta(AbstractUnitConcentrations):
     def variance(self) -> Array:
         a, b = self.concentration1, self.concentration0
         return self._batch(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
+class BetaProportion(Distribution):
+    r"""Beta by its mean $\mu$ and precision $\phi$ (``concentration``):
+    ``Beta(mean * concentration, (1 - mean) * concentration)``, variance
+    $\mu(1-\mu)/(1+\phi)$ (NumPyro's ``BetaProportion``).
+
+    ``mean`` must lie in the open interval $(0, 1)$. As in ``NegativeBinomial2``
+    the parameter is stored as ``mean_`` (``mean`` is the distribution's mean
+    property), so ``arg_constraints`` names it ``mean_``.
+
+    References:
+        Ferrari, S. and Cribari-Neto, F. "Beta regression for modelling rates and
+        proportions", Journal of Applied Statistics 31(7), 799-815 (2004).
+        https://doi.org/10.1080/0266476042000214501
+    """
+
+    mean_: jnp.ndarray
+    concentration: jnp.ndarray
+    arg_constraints = {
+        "mean_": constraints.open_interval(0.0, 1.0),
+        "concentration": constraints.positive,
+    }
+    support = constraints.unit_interval
+    reparametrized_params = ["mean_", "concentration"]
+
+    def __init__(
+        self,
+        mean: ArrayLike,
+        concentration: ArrayLike,
+        *,
+        validate_args: bool | None = None,
+    ):
+        self.mean_, self.concentration = promote_dtype(mean, concentration)
+        self._finish_init(validate_args)
+
+    @property
+    def concentration1(self) -> Array:
+        return self.mean_ * self.concentration
+
+    @property
+    def concentration0(self) -> Array:
+        return (1 - self.mean_) * self.concentration
+
+    def _beta(self) -> Beta:
+        return Beta(self.concentration1, self.concentration0, validate_args=False)
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        return self._beta().sample(key, sample_shape)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        return self._beta().log_prob(value)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        return self._beta().cdf(value)
+
+    def entropy(self) -> Float[Array, "..."]:
+        return self._beta().entropy()
+
+    @property
+    def mean(self) -> Array:
+        return self._batch(self.mean_)
+
+    @property
+    def variance(self) -> Array:
+        m = self.mean_
+        return self._batch(m * (1 - m) / (1 + self.concentration))
 
 
 def _log_diff_ndtr(alpha, beta):

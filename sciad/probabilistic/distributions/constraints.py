@@ -19,25 +19,32 @@ __all__ = [
     "corr_matrix",
     "dependent",
     "greater_than",
+    "greater_than_eq",
     "independent",
     "integer_greater_than",
     "integer_interval",
     "interval",
+    "is_dependent",
+    "l1_ball",
     "less_than",
+    "less_than_eq",
     "lower_cholesky",
     "multinomial",
     "nonnegative",
     "nonnegative_integer",
+    "open_interval",
     "ordered_vector",
     "positive",
     "positive_definite",
     "positive_integer",
     "positive_ordered_vector",
+    "positive_semidefinite",
     "real",
     "real_matrix",
     "real_vector",
     "simplex",
     "softplus_positive",
+    "sphere",
     "unit_interval",
     "zero_sum",
 ]
@@ -79,6 +86,16 @@ class _Dependent(Constraint):
         raise ValueError("Cannot check a `dependent` constraint.")
 
 
+def is_dependent(constraint) -> bool:
+    """Whether ``constraint`` is ``dependent`` (NumPyro's ``is_dependent``)."""
+    return isinstance(constraint, _Dependent)
+
+
+def _eps_tol(x, reltol=10.0):
+    # NumPyro's tolerance for the norm-type constraints: a few ulps of x's dtype
+    return reltol * jnp.finfo(jnp.result_type(x, float)).eps
+
+
 class _GreaterThan(Constraint):
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
@@ -91,6 +108,16 @@ class _GreaterThan(Constraint):
 
     def __repr__(self):
         return f"greater_than(lower_bound={self.lower_bound})"
+
+
+class _GreaterThanEq(_GreaterThan):
+    """``x >= lower_bound``; ``biject_to`` maps it as ``greater_than``."""
+
+    def __call__(self, x):
+        return x >= self.lower_bound
+
+    def __repr__(self):
+        return f"greater_than_eq(lower_bound={self.lower_bound})"
 
 
 class _Positive(_GreaterThan):
@@ -128,6 +155,16 @@ class _LessThan(Constraint):
         return f"less_than(upper_bound={self.upper_bound})"
 
 
+class _LessThanEq(_LessThan):
+    """``x <= upper_bound``; ``biject_to`` maps it as ``less_than``."""
+
+    def __call__(self, x):
+        return x <= self.upper_bound
+
+    def __repr__(self):
+        return f"less_than_eq(upper_bound={self.upper_bound})"
+
+
 class _Interval(Constraint):
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound = lower_bound
@@ -143,6 +180,19 @@ class _Interval(Constraint):
     def __repr__(self):
         return (
             f"interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+        )
+
+
+class _OpenInterval(_Interval):
+    """``lower_bound < x < upper_bound``; ``biject_to`` maps it as ``interval``."""
+
+    def __call__(self, x):
+        return (x > self.lower_bound) & (x < self.upper_bound)
+
+    def __repr__(self):
+        return (
+            f"open_interval(lower_bound={self.lower_bound}, "
+            f"upper_bound={self.upper_bound})"
         )
 
 
@@ -241,6 +291,36 @@ class _Simplex(Constraint):
         return jnp.full_like(prototype, 1 / jnp.shape(prototype)[-1])
 
 
+class _L1Ball(Constraint):
+    r"""Vectors with $\sum_i |x_i| < 1$, up to ten ulps of ``x``'s dtype (NumPyro's
+    tolerance)."""
+
+    event_dim = 1
+
+    def __call__(self, x):
+        return jnp.sum(jnp.abs(x), axis=-1) < 1 + _eps_tol(x)
+
+    def __repr__(self):
+        return "l1_ball"
+
+
+class _Sphere(Constraint):
+    r"""Unit vectors: $|\|x\|_2 - 1| < 10\,\epsilon\sqrt{n}$ on the last axis
+    (NumPyro's tolerance, $\epsilon$ the machine epsilon of ``x``'s dtype)."""
+
+    event_dim = 1
+
+    def __call__(self, x):
+        n = jnp.shape(x)[-1]
+        return jnp.abs(jnp.linalg.norm(x, axis=-1) - 1) < _eps_tol(x) * math.sqrt(n)
+
+    def feasible_like(self, prototype):
+        n = jnp.shape(prototype)[-1]
+        return jnp.full(
+            jnp.shape(prototype), n**-0.5, jnp.result_type(prototype, float)
+        )
+
+
 class _Multinomial(Constraint):
     is_discrete = True
     event_dim = 1
@@ -333,6 +413,25 @@ class _PositiveDefinite(Constraint):
         return _eye_like(prototype)
 
 
+class _PositiveSemidefinite(Constraint):
+    """Symmetric matrices whose smallest eigenvalue is ``>= 0``; ``biject_to`` maps
+    onto the positive-definite interior, as NumPyro does."""
+
+    event_dim = 2
+
+    def __call__(self, x):
+        # symmetry as NumPyro: np.isclose's default rtol=1e-5, atol=1e-8
+        xt = jnp.swapaxes(x, -2, -1)
+        symmetric = jnp.all(jnp.isclose(x, xt), axis=(-2, -1))
+        return symmetric & (jnp.linalg.eigvalsh(x)[..., 0] >= 0)
+
+    def feasible_like(self, prototype):
+        return _eye_like(prototype)
+
+    def __repr__(self):
+        return "positive_semidefinite"
+
+
 class _CorrMatrix(_PositiveDefinite):
     def __call__(self, x):
         unit_diag = jnp.all(
@@ -347,24 +446,30 @@ corr_cholesky = _CorrCholesky()
 corr_matrix = _CorrMatrix()
 dependent = _Dependent()
 greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
 independent = _Independent
 integer_greater_than = _IntegerGreaterThan
 integer_interval = _IntegerInterval
 interval = _Interval
+l1_ball = _L1Ball()
 less_than = _LessThan
+less_than_eq = _LessThanEq
 lower_cholesky = _LowerCholesky()
 multinomial = _Multinomial
 nonnegative = _Nonnegative()
 nonnegative_integer = _IntegerGreaterThan(0)
+open_interval = _OpenInterval
 ordered_vector = _OrderedVector()
 positive = _Positive()
 positive_definite = _PositiveDefinite()
 positive_integer = _IntegerGreaterThan(1)
 positive_ordered_vector = _PositiveOrderedVector()
+positive_semidefinite = _PositiveSemidefinite()
 real = _Real()
 real_matrix = _Independent(real, 2)
 real_vector = _Independent(real, 1)
 simplex = _Simplex()
 softplus_positive = _SoftplusPositive()
+sphere = _Sphere()
 unit_interval = _UnitInterval()
 zero_sum = _ZeroSum

@@ -14,10 +14,13 @@ they pass through ``jit``/``vmap``.
 """
 
 import math
+import warnings
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy.special import expit, logit
 
@@ -36,8 +39,15 @@ from ._transform_base import (
     _InverseTransform as _InverseTransform,
     _sum_rightmost as _sum_rightmost,
 )
+from ._vector_transforms import (
+    L1BallTransform as L1BallTransform,
+    PermuteTransform as PermuteTransform,
+    ReshapeTransform as ReshapeTransform,
+    SimplexToOrderedTransform as SimplexToOrderedTransform,
+)
 
 __all__ = [
+    "AbsTransform",
     "AffineTransform",
     "CholeskyTransform",
     "ComposeTransform",
@@ -46,9 +56,14 @@ __all__ = [
     "ExpTransform",
     "IdentityTransform",
     "IndependentTransform",
+    "L1BallTransform",
     "LowerCholeskyTransform",
     "OrderedTransform",
+    "PermuteTransform",
+    "PowerTransform",
+    "ReshapeTransform",
     "SigmoidTransform",
+    "SimplexToOrderedTransform",
     "SoftplusTransform",
     "StickBreakingTransform",
     "TanhTransform",
@@ -108,6 +123,65 @@ class SigmoidTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
         return -softplus(x) - softplus(-x)
+
+
+class AbsTransform(Transform):
+    """``y = |x|``. Not a bijection (NumPyro's semantics): ``inv`` returns ``y``
+    itself with a warning, and there is no log-det; score ``|X|`` with
+    :class:`~sciad.probabilistic.distributions.FoldedDistribution`.
+    """
+
+    codomain = constraints.positive
+
+    def __call__(self, x):
+        return jnp.abs(x)
+
+    def _inverse(self, y):
+        warnings.warn(
+            "AbsTransform is not a bijective transform; the inverse of `y` is `y`.",
+            stacklevel=2,
+        )
+        return y
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        raise NotImplementedError(
+            "AbsTransform is not bijective (x and -x share y), so it has no "
+            "log-det-Jacobian; use FoldedDistribution to score |X|."
+        )
+
+
+class PowerTransform(Transform):
+    r"""``y = x ** exponent`` on the positive reals; $\log|dy/dx| =
+    \log|p| + (p - 1)\log x$ for ``exponent`` $p \ne 0$."""
+
+    exponent: Any
+    domain = constraints.positive
+    codomain = constraints.positive
+
+    def __init__(self, exponent):
+        if not isinstance(exponent, jax.core.Tracer) and np.any(
+            np.asarray(exponent) == 0
+        ):
+            raise ValueError(
+                f"PowerTransform: `exponent` must be nonzero; got {exponent!r}."
+            )
+        self.exponent = exponent
+
+    def __call__(self, x):
+        return jnp.power(x, self.exponent)
+
+    def _inverse(self, y):
+        return jnp.power(y, 1 / self.exponent)
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        p = self.exponent
+        return jnp.log(jnp.abs(p)) + (p - 1) * jnp.log(x)
+
+    def forward_shape(self, shape):
+        return tuple(jnp.broadcast_shapes(tuple(shape), jnp.shape(self.exponent)))
+
+    def inverse_shape(self, shape):
+        return self.forward_shape(shape)
 
 
 class TanhTransform(Transform):
@@ -418,6 +492,8 @@ class _BijectRegistry:
 biject_to = _BijectRegistry()
 biject_to.register(constraints._Real, lambda c: IdentityTransform())
 biject_to.register(constraints._Positive, lambda c: ExpTransform())
+# as NumPyro: the nonnegative reals are reached through their interior
+biject_to.register(constraints._Nonnegative, lambda c: ExpTransform())
 biject_to.register(constraints._SoftplusPositive, lambda c: SoftplusTransform())
 biject_to.register(constraints._UnitInterval, lambda c: SigmoidTransform())
 biject_to.register(constraints._Simplex, lambda c: StickBreakingTransform())
@@ -429,10 +505,14 @@ biject_to.register(
 biject_to.register(constraints._ZeroSum, lambda c: ZeroSumTransform(c.event_dim))
 biject_to.register(constraints._LowerCholesky, lambda c: LowerCholeskyTransform())
 biject_to.register(constraints._CorrCholesky, lambda c: CorrCholeskyTransform())
-biject_to.register(
-    constraints._PositiveDefinite,
-    lambda c: ComposeTransform([LowerCholeskyTransform(), CholeskyTransform().inv]),
-)
+for _psd in (constraints._PositiveDefinite, constraints._PositiveSemidefinite):
+    # as NumPyro: positive semidefinite is reached through its interior
+    biject_to.register(
+        _psd,
+        lambda c: ComposeTransform([LowerCholeskyTransform(), CholeskyTransform().inv]),
+    )
+del _psd
+biject_to.register(constraints._L1Ball, lambda c: L1BallTransform())
 biject_to.register(
     constraints._CorrMatrix,
     lambda c: ComposeTransform(
@@ -448,6 +528,8 @@ biject_to.register(
         ]
     ),
 )
+# greater_than_eq, less_than_eq and open_interval subclass greater_than, less_than
+# and interval, so the registry's MRO lookup gives them the same bijections.
 biject_to.register(
     constraints._LessThan,
     lambda c: ComposeTransform(
