@@ -28,8 +28,10 @@ from ._base import (
     enable_validation as enable_validation,
     validation_enabled as validation_enabled,
 )
+from ._beta_negative_binomial import BetaNegativeBinomial as BetaNegativeBinomial
 from ._bounded import (
     Beta as Beta,
+    BetaProportion as BetaProportion,
     Kumaraswamy as Kumaraswamy,
     LogUniform as LogUniform,
     TruncatedNormal as TruncatedNormal,
@@ -64,6 +66,7 @@ from ._discrete import (
     OrderedLogistic as OrderedLogistic,
     Poisson as Poisson,
 )
+from ._folded import FoldedDistribution as FoldedDistribution
 from ._gated import (
     HurdleDistribution as HurdleDistribution,
     HurdleGamma as HurdleGamma,
@@ -77,6 +80,16 @@ from ._gated import (
     ZeroInflatedNegativeBinomial2 as ZeroInflatedNegativeBinomial2,
     ZeroInflatedProbs as ZeroInflatedProbs,
 )
+from ._gompertz import Gompertz as Gompertz
+from ._inverse_wishart import (
+    InverseWishart as InverseWishart,
+    InverseWishartCholesky as InverseWishartCholesky,
+)
+from ._laplace_variants import (
+    AsymmetricLaplaceQuantile as AsymmetricLaplaceQuantile,
+    SoftLaplace as SoftLaplace,
+)
+from ._levy import Levy as Levy
 from ._lkj import LKJ as LKJ, LKJCholesky as LKJCholesky
 from ._mixture import (
     Mixture as Mixture,

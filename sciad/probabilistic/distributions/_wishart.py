@@ -29,7 +29,7 @@ def _params(name, concentration, scale_matrix, rate_matrix, scale_tril):
 
 
 class _AbstractWishart(Distribution):
-    """Parameters shared by `Wishart` and `WishartCholesky`."""
+    """Parameters shared by the Wishart and inverse-Wishart families."""
 
     concentration: jnp.ndarray
     scale_tril: jnp.ndarray
