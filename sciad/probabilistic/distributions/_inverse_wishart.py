@@ -11,7 +11,7 @@ from jax.scipy.special import multigammaln
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
-from ._wishart import _AbstractWishart
+from ._wishart import _AbstractWishart, _FactorSquared
 
 __all__ = ["InverseWishart", "InverseWishartCholesky"]
 
@@ -75,7 +75,7 @@ class InverseWishartCholesky(_AbstractWishart):
         )
 
 
-class InverseWishart(_AbstractWishart):
+class InverseWishart(_FactorSquared):
     r"""Inverse-Wishart $W^{-1}(\nu, \Psi)$ on $n \times n$ positive-definite
     matrices (NumPyro's ``InverseWishart``), the conjugate prior of a Gaussian
     covariance:
@@ -96,24 +96,10 @@ class InverseWishart(_AbstractWishart):
     Where a moment does not exist it is NaN, as in NumPyro.
     """
 
-    support = constraints.positive_definite
-
     def _cholesky(self):
         return InverseWishartCholesky(
             self.concentration, scale_tril=self.scale_tril, validate_args=False
         )
-
-    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
-        chol = self._cholesky().sample(key, sample_shape)
-        return chol @ jnp.swapaxes(chol, -2, -1)
-
-    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
-        n = self.scale_tril.shape[-1]
-        chol = jnp.linalg.cholesky(value)
-        # p(X) = p(L) / |dX/dL|, |dX/dL| = 2^n prod_i L_ii^(n - i + 1)
-        i = jnp.arange(1, n + 1, dtype=chol.dtype)
-        log_jac = n * math.log(2) + jnp.sum((n + 1 - i) * _log_diag(chol), -1)
-        return self._cholesky().log_prob(chol) - log_jac
 
     @property
     def mean(self) -> Array:

@@ -122,7 +122,31 @@ class WishartCholesky(_AbstractWishart):
         )
 
 
-class Wishart(_AbstractWishart):
+class _FactorSquared(_AbstractWishart):
+    r"""A law on $X = LL^\top$ given by the law of its Cholesky factor $L$
+    (`_cholesky()`, a distribution on `lower_cholesky`): draws are squared
+    factors, and the density divides by the Jacobian of $L \mapsto LL^\top$."""
+
+    support = constraints.positive_definite
+
+    def _cholesky(self) -> Distribution:
+        raise NotImplementedError
+
+    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
+        chol = self._cholesky().sample(key, sample_shape)
+        return chol @ jnp.swapaxes(chol, -2, -1)
+
+    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        n = self.scale_tril.shape[-1]
+        chol = jnp.linalg.cholesky(value)
+        # p(X) = p(L) / |dX/dL|, |dX/dL| = 2^n prod_i L_ii^(n - i + 1)
+        i = jnp.arange(1, n + 1, dtype=chol.dtype)
+        log_diag = jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1))
+        log_jac = n * math.log(2) + jnp.sum((n + 1 - i) * log_diag, -1)
+        return self._cholesky().log_prob(chol) - log_jac
+
+
+class Wishart(_FactorSquared):
     r"""Wishart($\nu$, $\Sigma$) on $n \times n$ positive-definite matrices
     (NumPyro's ``Wishart``):
 
@@ -136,25 +160,10 @@ class Wishart(_AbstractWishart):
     $\operatorname{Var} W_{ij} = \nu(\Sigma_{ij}^2 + \Sigma_{ii}\Sigma_{jj})$.
     """
 
-    support = constraints.positive_definite
-
     def _cholesky(self):
         return WishartCholesky(
             self.concentration, scale_tril=self.scale_tril, validate_args=False
         )
-
-    def sample(self, key: PRNGKeyArray, sample_shape: Sequence[int] = ()) -> Array:
-        chol = self._cholesky().sample(key, sample_shape)
-        return chol @ jnp.swapaxes(chol, -2, -1)
-
-    def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
-        n = self.scale_tril.shape[-1]
-        chol = jnp.linalg.cholesky(value)
-        # p(W) = p(L) / |dW/dL|, |dW/dL| = 2^n prod_i L_ii^(n - i + 1)
-        i = jnp.arange(1, n + 1, dtype=chol.dtype)
-        log_diag = jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1))
-        log_jac = n * math.log(2) + jnp.sum((n + 1 - i) * log_diag, -1)
-        return self._cholesky().log_prob(chol) - log_jac
 
     @property
     def mean(self) -> Array:
