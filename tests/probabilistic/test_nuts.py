@@ -122,6 +122,9 @@ def test_conjugate_normal_50d(getkey):
     _check_moments(xs[300:], np.asarray(post_mean), np.asarray(post_sd))
 
 
+# One chain's split R-hat over 1500 draws moves by ~0.01 between float roundings
+# (1.012 after LLVM -O2 on AMD): the oracle here is the moments, not the warning.
+@pytest.mark.filterwarnings("ignore::sciad.probabilistic.infer.SamplingWarning")
 def test_dense_mass_correlated_gaussian():
     """Strongly correlated 3-d Gaussian: the dense mass matrix learns Sigma."""
     cov = np.array([[1.0, 0.95, 0.5], [0.95, 1.0, 0.6], [0.5, 0.6, 2.0]])
