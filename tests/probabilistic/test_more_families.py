@@ -315,6 +315,7 @@ def test_gradients_of_log_prob():
             check_grads(f, args, order=1, modes=["rev"])
 
 
+@pytest.mark.slow  # several samplers' compiles (~6-8 s)
 def test_reparametrised_draws_have_pathwise_gradients():
     with jax.enable_x64(True):
         tril = jnp.linalg.cholesky(jnp.asarray(S))
@@ -340,6 +341,7 @@ def test_reparametrised_draws_have_pathwise_gradients():
         ]
 
 
+@pytest.mark.slow  # several samplers' compiles (~6-8 s)
 def test_supports_and_shapes():
     with jax.enable_x64(True):
         levy = dist.Levy(jnp.array([0.0, 1.0]), 2.0)
