@@ -1,13 +1,21 @@
 """Base class of bijective transforms (see :mod:`.transforms`)."""
 
+import math
+
 import equinox as eqx
 import jax.numpy as jnp
 
+from ..._softplus import softplus
 from . import constraints
 
 
 def _sum_rightmost(x, n):
     return jnp.sum(x, axis=tuple(range(-n, 0))) if n > 0 else x
+
+
+def _log_tanh_slope(x):
+    # log(1 - tanh(x)^2) = 2 (log 2 - x - softplus(-2x)), exact for large |x|
+    return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
 
 
 class Transform(eqx.Module):

@@ -16,7 +16,7 @@ from jax.scipy.special import expit, logit
 
 from ..._softplus import softplus
 from . import constraints
-from ._transform_base import Transform
+from ._transform_base import Transform, _log_tanh_slope
 
 __all__ = [
     "L1BallTransform",
@@ -175,7 +175,7 @@ class L1BallTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
         n = jnp.shape(x)[-1]
-        tanh_part = 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
+        tanh_part = _log_tanh_slope(x)
         # log(1 - |t_j|) enters the diagonal of every later row: n - 1 - j times
         weights = jnp.arange(n - 1, -1, -1, dtype=jnp.result_type(x, float))
         return jnp.sum(tanh_part + weights * _log1m_abs_tanh(x), axis=-1)

@@ -37,6 +37,7 @@ from ._matrix_transforms import (
 from ._transform_base import (
     Transform as Transform,
     _InverseTransform as _InverseTransform,
+    _log_tanh_slope,
     _sum_rightmost as _sum_rightmost,
 )
 from ._vector_transforms import (
@@ -195,7 +196,7 @@ class TanhTransform(Transform):
         return jnp.arctanh(jnp.clip(y, -1 + eps, 1 - eps))
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
-        return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
+        return _log_tanh_slope(x)
 
 
 class AffineTransform(Transform):
