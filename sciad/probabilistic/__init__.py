@@ -32,4 +32,4 @@ from .distributions import enable_validation as enable_validation
 
 dist = distributions
 
-from . import infer as infer, reparam as reparam  # noqa: E402
+from . import infer as infer, optim as optim, reparam as reparam  # noqa: E402

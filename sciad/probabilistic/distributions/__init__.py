@@ -5,7 +5,11 @@ is an ``eqx.Module`` (a pytree of its parameters), so it passes through ``jit``
 and ``vmap``; see :class:`Distribution` for the shared interface.
 """
 
-from . import constraints as constraints, transforms as transforms
+from . import (
+    _kl_families,  # noqa: F401  (registers the closed forms with `register_kl`)
+    constraints as constraints,
+    transforms as transforms,
+)
 from ._aliases import (
     BernoulliLogits as BernoulliLogits,
     BernoulliProbs as BernoulliProbs,
@@ -85,6 +89,7 @@ from ._inverse_wishart import (
     InverseWishart as InverseWishart,
     InverseWishartCholesky as InverseWishartCholesky,
 )
+from ._kl import kl_divergence as kl_divergence, register_kl as register_kl
 from ._laplace_variants import (
     AsymmetricLaplaceQuantile as AsymmetricLaplaceQuantile,
     SoftLaplace as SoftLaplace,

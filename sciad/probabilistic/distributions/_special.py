@@ -41,7 +41,10 @@ class Delta(Distribution):
 
     @property
     def arg_constraints(self):
-        return {"v": constraints.independent(constraints.real, self._event_ndims)}
+        return {
+            "v": constraints.independent(constraints.real, self._event_ndims),
+            "log_density": constraints.real,
+        }
 
     @property
     def support(self):

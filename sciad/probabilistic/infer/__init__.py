@@ -69,3 +69,30 @@ from ._warmup import (
 )
 
 # --- end issue 4 block -------------------------------------------------------
+
+# --- SVI (session 14) --------------------------------------------------------
+# isort: split
+from ._elbo import (
+    ELBO as ELBO,
+    RenyiELBO as RenyiELBO,
+    Trace_ELBO as Trace_ELBO,
+    TraceMeanField_ELBO as TraceMeanField_ELBO,
+)
+from ._svi import SVI as SVI, SVIRunResult as SVIRunResult, SVIState as SVIState
+
+# --- end SVI block -----------------------------------------------------------
+
+# --- autoguides (session 14) -------------------------------------------------
+# isort: split
+from .autoguide import (
+    AutoContinuous as AutoContinuous,
+    AutoDelta as AutoDelta,
+    AutoDiagonalNormal as AutoDiagonalNormal,
+    AutoGuide as AutoGuide,
+    AutoLaplaceApproximation as AutoLaplaceApproximation,
+    AutoLowRankMultivariateNormal as AutoLowRankMultivariateNormal,
+    AutoMultivariateNormal as AutoMultivariateNormal,
+    AutoNormal as AutoNormal,
+)
+
+# --- end autoguides block ----------------------------------------------------

@@ -1,0 +1,267 @@
+"""The autoguide core: the model's prototype trace and the `AutoGuide` base class.
+
+An autoguide is a guide built from the model itself. On its first call (inside
+`SVI.init`) it runs the model once, via :func:`initialize_model`, to record every
+latent site's shape, support, bijection ``biject_to(support)``, initial value and
+enclosing plates (the *prototype*); later calls emit ``param`` and ``sample``
+sites from that record. This lazy, stateful set-up is NumPyro's design, and the
+reason the guides are plain Python objects rather than ``eqx.Module`` s: the
+prototype is a property of the model, discovered only when the model's
+arguments are first seen.
+"""
+
+import abc
+from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+
+from .._primitives import _PYRO_STACK, plate, prng_key
+from ..distributions.transforms import Transform, biject_to
+from ..handlers import block, seed, substitute, trace
+from ._init_strategies import init_to_feasible, init_to_uniform
+from .util import constrain_fn, initialize_model
+
+__all__ = ["AutoGuide"]
+
+
+class LatentSite(NamedTuple):
+    """What an autoguide records about one latent site of the model.
+
+    ``shape`` and ``init`` are at the *full* size of every enclosing plate, even
+    when the plate subsamples. ``event_dim`` is the site's (constrained) event
+    rank; ``unconstrained_event_dim`` that of ``init`` (e.g. 1 for a simplex or
+    a Cholesky factor of a correlation matrix, whose free coordinates are a
+    vector).
+    """
+
+    name: str
+    shape: tuple
+    support: Any
+    transform: Transform
+    event_dim: int
+    unconstrained_event_dim: int
+    frames: tuple
+    init: jax.Array
+
+
+def _periodic_repeat(x, size, axis):
+    """`x` tiled along `axis` to length `size` (NumPyro's init for subsampled sites)."""
+    return jnp.take(x, jnp.arange(size) % x.shape[axis], axis=axis)
+
+
+class AutoGuide(abc.ABC):
+    """Base of the automatic guides: a guide built from the model's prototype trace.
+
+    Args:
+        model: the model function.
+        prefix: prefix of the guide's ``param`` site names.
+        init_loc_fn: initialisation strategy for the latent sites
+            (``init_to_uniform``, ``init_to_median(num_samples=...)``, ...).
+        create_plates: optional ``f(*args, **kwargs)`` returning a ``plate`` (or a
+            list of plates) to use in the guide in place of the automatically
+            created ones, e.g. to choose the subsample of a subsampling plate.
+
+    The guide's sample sites carry the model's latent names; call it with the
+    model's arguments. ``sample_posterior``, ``median`` and ``quantiles`` need
+    the prototype, so run ``SVI.init`` (or the guide once) first.
+    """
+
+    def __init__(
+        self,
+        model: Callable,
+        *,
+        prefix: str = "auto",
+        init_loc_fn: Callable = init_to_uniform,
+        create_plates: Callable | None = None,
+    ):
+        if not callable(model):
+            raise TypeError(
+                f"{type(self).__name__}: `model` must be callable; got {model!r}"
+            )
+        self.model = model
+        self.prefix = prefix
+        self.init_loc_fn = init_loc_fn
+        self.create_plates = create_plates
+        self.prototype_trace = None
+        self._sites = None
+        self._plate_sizes = {}
+        self._frames = {}
+        self._model_params = ()
+        self._setup_args = ((), {})
+
+    # --- prototype ----------------------------------------------------------
+    def _prototype_model(self):
+        # Plates that subsample need a key even where nothing is sampled (the
+        # potential in `initialize_model`, `constrain_fn`): seed the plates only,
+        # with a fixed key; which subsample the prototype sees does not matter.
+        hidden = ("sample", "prng_key", "control_flow")
+        return seed(self.model, rng_seed=jr.key(0), hide_types=hidden)
+
+    def _check_continuous(self, model, args, kwargs):
+        probe = substitute(seed(model, rng_seed=0), substitute_fn=init_to_feasible)
+        for name, site in trace(probe).get_trace(*args, **kwargs).items():
+            if site["type"] != "sample" or site["is_observed"]:
+                continue
+            if site["fn"].support.is_discrete:
+                raise ValueError(
+                    f"{type(self).__name__}: model sample site '{name}' is a "
+                    f"discrete latent variable ({type(site['fn']).__name__}); "
+                    "autoguides approximate continuous latents only: marginalise "
+                    "it in the model, condition on it, or hide it from this guide "
+                    f"with handlers.block(model, hide=['{name}'])."
+                )
+
+    def _setup_prototype(self, *args, **kwargs):
+        key = prng_key() if _PYRO_STACK else None
+        key = jr.key(0) if key is None else key
+        model = self._prototype_model()
+        with block():
+            self._check_continuous(model, args, kwargs)
+            info = initialize_model(
+                key,
+                model,
+                init_strategy=self.init_loc_fn,
+                model_args=args,
+                model_kwargs=kwargs,
+            )
+        self.prototype_trace = info.model_trace
+        self._setup_args = (args, kwargs)
+        self._plate_sizes = {
+            name: int(site["args"][0])
+            for name, site in info.model_trace.items()
+            if site["type"] == "plate"
+        }
+        self._model_params = tuple(
+            name for name, s in info.model_trace.items() if s["type"] == "param"
+        )
+        sites = OrderedDict()
+        for name, site in info.model_trace.items():
+            if name in info.param_info.z and site["type"] == "sample":
+                sites[name] = self._latent_site(site, info.param_info.z[name])
+        self._sites = sites
+
+    def _latent_site(self, site, init) -> LatentSite:
+        name, fn = site["name"], site["fn"]
+        event_dim = fn.event_dim
+        u_event_dim = event_dim + jnp.ndim(init) - jnp.ndim(site["value"])
+        frames = tuple(site["cond_indep_stack"])
+        for frame in frames:
+            known = self._frames.setdefault(frame.name, frame)
+            if known != frame:
+                raise ValueError(
+                    f"{type(self).__name__}: plate '{frame.name}' has dim/size "
+                    f"{frame.dim}/{frame.size} at site '{name}' but "
+                    f"{known.dim}/{known.size} elsewhere in the model."
+                )
+            full = self._plate_sizes[frame.name]
+            if frame.size != full:
+                init = _periodic_repeat(init, full, frame.dim - u_event_dim)
+        transform = biject_to(fn.support)
+        shape = tuple(transform.forward_shape(jnp.shape(init)))
+        return LatentSite(
+            name, shape, fn.support, transform, event_dim, u_event_dim, frames, init
+        )
+
+    def _require_setup(self, method: str):
+        if self._sites is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.{method}: the guide has not been set up: "
+                "run SVI.init(rng_key, *args) (or call the guide once, under "
+                "handlers.seed, with the model's arguments) first."
+            )
+
+    @property
+    def _subsampled(self) -> bool:
+        return any(f.size != self._plate_sizes[n] for n, f in self._frames.items())
+
+    # --- plates --------------------------------------------------------------
+    def _create_plates(self, *args, **kwargs) -> dict:
+        plates = {}
+        if self.create_plates is not None:
+            given = self.create_plates(*args, **kwargs)
+            given = [given] if isinstance(given, plate) else list(given)
+            for p in given:
+                if not isinstance(p, plate):
+                    raise TypeError(
+                        f"{type(self).__name__}: `create_plates` must return plates;"
+                        f" got {p!r}"
+                    )
+                plates[p.name] = p
+        for name, frame in self._frames.items():
+            if name not in plates:
+                full = self._plate_sizes[name]
+                plates[name] = plate(
+                    name, full, subsample_size=frame.size, dim=frame.dim
+                )
+        return plates
+
+    @staticmethod
+    def _enter_plates(stack: ExitStack, site: LatentSite, plates: dict) -> Callable:
+        """Enter the site's plates; return a map from full-size to subsampled values."""
+        take = []
+        for frame in site.frames:
+            p = plates[frame.name]
+            indices = stack.enter_context(p)
+            if p.subsample_size != p.size:
+                take.append((indices, frame.dim))
+
+        def subsample(x, event_dim):
+            for indices, dim in take:
+                x = jnp.take(x, indices, axis=dim - event_dim)
+            return x
+
+        return subsample
+
+    # --- posterior post-processing -------------------------------------------
+    def _model_with_params(self, params: dict):
+        model_params = {k: params[k] for k in self._model_params if k in params}
+        model = self._prototype_model()
+        return substitute(model, data=model_params) if model_params else model
+
+    def _constrain(self, latent: dict, params: dict, args, kwargs, batch_ndim: int):
+        """Map unconstrained latents (leading `batch_ndim` dims) onto the supports.
+
+        Runs the model (with ``params`` for its own ``param`` sites), so
+        deterministic sites are returned too and supports that depend on other
+        latents are honoured. With subsampling plates the model cannot be run on
+        full-size latents; each site's prototype bijection is applied instead.
+        """
+        if self._subsampled:
+            return {k: self._sites[k].transform(v) for k, v in latent.items()}
+        if not args and not kwargs:
+            args, kwargs = self._setup_args
+        model = self._model_with_params(params)
+
+        def one(z):
+            return constrain_fn(model, args, kwargs, z, return_deterministic=True)
+
+        if batch_ndim == 0:
+            return one(latent)
+        batch = jnp.shape(next(iter(latent.values())))[:batch_ndim]
+        flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[batch_ndim:]), latent)
+        out = jax.vmap(one)(flat)
+        return jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), out)
+
+    # --- the interface ---------------------------------------------------------
+    @abc.abstractmethod
+    def __call__(self, *args, **kwargs) -> dict:
+        """Run as a guide: sample every latent site; return ``{name: value}``."""
+
+    @abc.abstractmethod
+    def sample_posterior(
+        self, rng_key, params: dict, *args, sample_shape=(), **kwargs
+    ) -> dict:
+        """Constrained draws of every latent (and deterministic) site."""
+
+    @abc.abstractmethod
+    def median(self, params: dict) -> dict:
+        """The posterior median of each latent site (constrained)."""
+
+    @abc.abstractmethod
+    def quantiles(self, params: dict, quantiles) -> dict:
+        """Posterior quantiles of each latent site, quantile axis first."""
