@@ -22,7 +22,7 @@ from jax.scipy.stats import norm
 
 import sciad.probabilistic.distributions as dist
 from sciad.probabilistic import handlers, param, plate, sample
-from sciad.probabilistic.infer import SVI, Trace_ELBO
+from sciad.probabilistic.infer import SVI, Trace_ELBO, _autoguide_base
 from sciad.probabilistic.infer.autoguide import (
     AutoDelta,
     AutoDiagonalNormal,
@@ -307,3 +307,31 @@ def test_param_names_match_numpyro():
     assert {k: jnp.shape(v) for k, v in p_mine.items()} == {
         k: jnp.shape(v) for k, v in p_ref.items()
     }
+
+
+def bounded_model(lo, hi):
+    sample("theta", dist.Uniform(lo, hi))
+
+
+@pytest.mark.parametrize("eager", [False, True], ids=["jit", "eager-fallback"])
+def test_support_bounds_from_the_arguments(eager, monkeypatch):
+    # The prototype is recorded under `jit`, where the interval's bounds are
+    # tracers; their values come back from the compiled call. A support that
+    # holds tracers elsewhere is recorded again eagerly (forced here by hiding
+    # the arrays). Either way the draws respect these non-default bounds.
+    if eager:
+        monkeypatch.setattr(_autoguide_base, "_array_attrs", lambda c: {})
+    lo, hi = jnp.array([2.0, -5.0]), jnp.array([3.0, -4.0])
+    g = AutoNormal(bounded_model)
+    params = fit(bounded_model, g, lo, hi, steps=20, particles=1)
+    draws = g.sample_posterior(jr.key(1), params, lo, hi, sample_shape=(200,))
+    assert jnp.all((draws["theta"] > lo) & (draws["theta"] < hi))
+    assert (g.prototype_trace["theta"]["fn"] is None) != eager
+
+
+def test_prototype_recorded_under_jit_keeps_no_tracers():
+    g = AutoNormal(normal_model)
+    fit(normal_model, g, Y, steps=5, particles=1)
+    site = g.prototype_trace["mu"]
+    assert site["fn"] is None
+    assert site["value"].shape == () and not isinstance(site["value"], jax.Array)

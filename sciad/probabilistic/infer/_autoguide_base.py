@@ -11,11 +11,13 @@ arguments are first seen.
 """
 
 import abc
+import copy
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -23,6 +25,7 @@ import jax.random as jr
 from .._primitives import _PYRO_STACK, plate, prng_key
 from ..distributions.transforms import Transform, biject_to
 from ..handlers import block, seed, substitute, trace
+from ._compiler_options import compiler_options
 from ._init_strategies import init_to_feasible, init_to_uniform
 from .util import constrain_fn, initialize_model
 
@@ -52,6 +55,60 @@ class LatentSite(NamedTuple):
 def _periodic_repeat(x, size, axis):
     """`x` tiled along `axis` to length `size` (NumPyro's init for subsampled sites)."""
     return jnp.take(x, jnp.arange(size) % x.shape[axis], axis=axis)
+
+
+def _array_attrs(obj, depth: int = 0) -> dict:
+    """``{attribute path: array}`` for the arrays a constraint holds."""
+    if isinstance(obj, jax.Array):
+        return {(): obj}
+    fields = getattr(obj, "__dict__", None)
+    if depth > 4 or not fields:
+        return {}
+    out = {}
+    for k, v in fields.items():
+        out.update({(k, *p): a for p, a in _array_attrs(v, depth + 1).items()})
+    return out
+
+
+def _with_attrs(obj, arrays: dict):
+    """A copy of ``obj`` with the arrays at the given attribute paths replaced."""
+    if () in arrays:
+        return arrays[()]
+    if not arrays:
+        return obj  # untouched, so singletons such as `constraints.real` stay so
+    obj = copy.copy(obj)
+    heads = {path[0] for path in arrays}
+    for k in heads:
+        sub = {p[1:]: a for p, a in arrays.items() if p[0] == k}
+        setattr(obj, k, _with_attrs(getattr(obj, k), sub))
+    return obj
+
+
+def _holds_tracer(obj, depth: int = 0) -> bool:
+    """Whether a constraint (or anything it holds, a few levels deep) is traced."""
+    if isinstance(obj, jax.core.Tracer):
+        return True
+    if depth > 4:
+        return False
+    if isinstance(obj, list | tuple):
+        return any(_holds_tracer(o, depth + 1) for o in obj)
+    fields = getattr(obj, "__dict__", None) or {}
+    return any(_holds_tracer(v, depth + 1) for v in fields.values())
+
+
+def _static_trace(model_trace) -> OrderedDict:
+    """The trace recorded under `jit` without its tracers: each value replaced by
+    its shape and dtype, each site's distribution by None."""
+    out = OrderedDict()
+    for name, site in model_trace.items():
+        site = dict(site)
+        value = site.get("value")
+        if isinstance(value, jax.Array):
+            site["value"] = jax.ShapeDtypeStruct(jnp.shape(value), value.dtype)
+        if "fn" in site:
+            site["fn"] = None
+        out[name] = site
+    return out
 
 
 class AutoGuide(abc.ABC):
@@ -120,34 +177,60 @@ class AutoGuide(abc.ABC):
         key = prng_key() if _PYRO_STACK else None
         key = jr.key(0) if key is None else key
         model = self._prototype_model()
-        with block():
-            self._check_continuous(model, args, kwargs)
-            info = initialize_model(
-                key,
-                model,
-                init_strategy=self.init_loc_fn,
-                model_args=args,
-                model_kwargs=kwargs,
-            )
-        self.prototype_trace = info.model_trace
+        captured = {}
+
+        def prototype(key, args, kwargs):
+            with block():
+                self._check_continuous(model, args, kwargs)
+                info = initialize_model(
+                    key,
+                    model,
+                    init_strategy=self.init_loc_fn,
+                    model_args=args,
+                    model_kwargs=kwargs,
+                )
+            captured["trace"] = info.model_trace
+            z = info.param_info.z
+            supports = {n: _array_attrs(info.model_trace[n]["fn"].support) for n in z}
+            return z, supports
+
+        # Run once under `jit`: executed op by op, the model and the init search
+        # compile dozens of one-op XLA programs (3.7 of 4.3 s of a first SVI call
+        # on eight schools, 11 s on stoch_vol). The recorded trace then holds
+        # tracers: only its static parts are kept, and each latent site's
+        # support is rebuilt with the concrete values of its array attributes
+        # (an `interval`'s bounds), returned by the compiled call. A support
+        # holding tracers anywhere else sends the set-up down the eager path.
+        z, arrays = eqx.filter_jit(prototype, compiler_options=compiler_options())(
+            key, args, kwargs
+        )
+        model_trace = captured["trace"]
+        supports = {n: _with_attrs(model_trace[n]["fn"].support, arrays[n]) for n in z}
+        traced = not any(_holds_tracer(c) for c in supports.values())
+        if not traced:
+            z, _ = prototype(key, args, kwargs)
+            model_trace = captured["trace"]
+            supports = {n: model_trace[n]["fn"].support for n in z}
         self._setup_args = (args, kwargs)
         self._plate_sizes = {
             name: int(site["args"][0])
-            for name, site in info.model_trace.items()
+            for name, site in model_trace.items()
             if site["type"] == "plate"
         }
         self._model_params = tuple(
-            name for name, s in info.model_trace.items() if s["type"] == "param"
+            name for name, s in model_trace.items() if s["type"] == "param"
         )
         sites = OrderedDict()
-        for name, site in info.model_trace.items():
-            if name in info.param_info.z and site["type"] == "sample":
-                sites[name] = self._latent_site(site, info.param_info.z[name])
+        for name, site in model_trace.items():
+            if name in z and site["type"] == "sample":
+                sites[name] = self._latent_site(site, z[name], supports[name])
         self._sites = sites
+        self.prototype_trace = _static_trace(model_trace) if traced else model_trace
 
-    def _latent_site(self, site, init) -> LatentSite:
-        name, fn = site["name"], site["fn"]
-        event_dim = fn.event_dim
+    def _latent_site(self, site, init, support) -> LatentSite:
+        # `site` may come from a trace under `jit`: only its static parts are read
+        name = site["name"]
+        event_dim = site["fn"].event_dim
         u_event_dim = event_dim + jnp.ndim(init) - jnp.ndim(site["value"])
         frames = tuple(site["cond_indep_stack"])
         for frame in frames:
@@ -161,10 +244,10 @@ class AutoGuide(abc.ABC):
             full = self._plate_sizes[frame.name]
             if frame.size != full:
                 init = _periodic_repeat(init, full, frame.dim - u_event_dim)
-        transform = biject_to(fn.support)
+        transform = biject_to(support)
         shape = tuple(transform.forward_shape(jnp.shape(init)))
         return LatentSite(
-            name, shape, fn.support, transform, event_dim, u_event_dim, frames, init
+            name, shape, support, transform, event_dim, u_event_dim, frames, init
         )
 
     def _require_setup(self, method: str):

@@ -23,6 +23,7 @@ from ..distributions import constraints
 from ..distributions.transforms import biject_to
 from ..handlers import replay, seed, substitute, trace
 from . import _progress
+from ._autoguide_base import AutoGuide
 from ._compiler_options import BIG_DATA_ELEMENTS, compiler_options
 from ._elbo import ELBO
 from ._mcmc import _num_elements
@@ -86,6 +87,10 @@ class SVI:
         self.static_kwargs = static_kwargs
         self._transforms = None
         self._run_jit = {}  # big_data -> compiled loop
+        # runs once: the small-program options, which compile fastest
+        self._init_jit = eqx.filter_jit(
+            self._init_state, compiler_options=compiler_options()
+        )
 
     # -- state ---------------------------------------------------------------
 
@@ -98,6 +103,18 @@ class SVI:
         named ``param`` sites.
         """
         kwargs = {**kwargs, **self.static_kwargs}
+        if isinstance(self.guide, AutoGuide) and self.guide._sites is None:
+            # The autoguide records the model's prototype as concrete values,
+            # so outside the compiled init below.
+            with seed(rng_seed=jr.fold_in(rng_key, 1)):
+                self.guide._setup_prototype(*args, **kwargs)
+        transforms, state = self._init_jit(rng_key, args, kwargs, init_params)
+        self._transforms = transforms
+        return state
+
+    def _init_state(self, rng_key, args, kwargs, init_params):
+        # Traced once under `jit`: executed op by op, guide and model would
+        # compile one small XLA program per operation.
         rng_key, model_key, guide_key = jr.split(rng_key, 3)
         guide = self.guide
         if init_params is not None:
@@ -120,15 +137,15 @@ class SVI:
                     f"SVI.init: `init_params` names {unknown}, which are not param "
                     f"sites; the param sites are {sorted(sites)}."
                 )
-        self._transforms = {
+        transforms = {
             n: biject_to(s["kwargs"].get("constraint") or constraints.real)
             for n, s in sites.items()
         }
         unconstrained = {
-            n: self._transforms[n].inv(jnp.asarray(s["value"]))
-            for n, s in sites.items()
+            n: transforms[n].inv(jnp.asarray(s["value"])) for n, s in sites.items()
         }
-        return SVIState((unconstrained, self.optim.init(unconstrained)), None, rng_key)
+        state = SVIState((unconstrained, self.optim.init(unconstrained)), None, rng_key)
+        return transforms, state
 
     def _constrain(self, unconstrained: dict) -> dict:
         if self._transforms is None:
