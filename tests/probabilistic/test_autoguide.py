@@ -335,3 +335,17 @@ def test_prototype_recorded_under_jit_keeps_no_tracers():
     site = g.prototype_trace["mu"]
     assert site["fn"] is None
     assert site["value"].shape == () and not isinstance(site["value"], jax.Array)
+
+
+def test_sample_posterior_without_the_observations():
+    # Fitted with data, queried for predictions without: the observed site is
+    # then unobserved and needs a key, which sample_posterior supplies.
+    def model(n, y=None):
+        mu = sample("mu", dist.Normal(0.0, 2.0))
+        with plate("N", n):
+            sample("y", dist.Normal(mu, 1.0), obs=y)
+
+    g = AutoNormal(model)
+    params = fit(model, g, Y.shape[0], Y, steps=20, particles=1)
+    draws = g.sample_posterior(jr.key(0), params, Y.shape[0], sample_shape=(5,))
+    assert draws["mu"].shape == (5,)

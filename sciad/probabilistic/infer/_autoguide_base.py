@@ -318,7 +318,9 @@ class AutoGuide(abc.ABC):
             return {k: self._sites[k].transform(v) for k, v in latent.items()}
         if not args and not kwargs:
             args, kwargs = self._setup_args
-        model = self._model_with_params(params)
+        # seeded: a site observed in SVI may be left unobserved here (``obs=None``
+        # in the posterior's arguments); its draw is discarded
+        model = seed(self._model_with_params(params), rng_seed=jr.key(0))
 
         def one(z):
             return constrain_fn(model, args, kwargs, z, return_deterministic=True)
