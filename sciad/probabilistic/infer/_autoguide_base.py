@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 
-from .._primitives import _PYRO_STACK, plate, prng_key
+from .._primitives import _PYRO_STACK, plate, prng_key, sample
 from ..distributions.transforms import Transform, biject_to
 from ..handlers import block, seed, substitute, trace
 from ._compiler_options import compiler_options
@@ -109,6 +109,11 @@ def _static_trace(model_trace) -> OrderedDict:
             site["fn"] = None
         out[name] = site
     return out
+
+
+def check_init_scale(owner: str, init_scale) -> None:
+    if not init_scale > 0:
+        raise ValueError(f"{owner}: `init_scale` must be > 0; got {init_scale}")
 
 
 class AutoGuide(abc.ABC):
@@ -331,6 +336,19 @@ class AutoGuide(abc.ABC):
         flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[batch_ndim:]), latent)
         out = jax.vmap(one)(flat)
         return jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), out)
+
+    def _sample_per_site(self, args, kwargs, site_dist) -> dict:
+        """Emit one ``sample`` site per latent, from ``site_dist(name, site,
+        subsample)`` called inside the site's plates (the per-site guides)."""
+        if self._sites is None:
+            self._setup_prototype(*args, **kwargs)
+        plates = self._create_plates(*args, **kwargs)
+        result = {}
+        for name, site in self._sites.items():
+            with ExitStack() as stack:
+                subsample = self._enter_plates(stack, site, plates)
+                result[name] = sample(name, site_dist(name, site, subsample))
+        return result
 
     # --- the interface ---------------------------------------------------------
     @abc.abstractmethod

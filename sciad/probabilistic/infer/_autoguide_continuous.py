@@ -33,7 +33,7 @@ from ..distributions.transforms import (
     Transform,
     _sum_rightmost,
 )
-from ._autoguide_base import AutoGuide
+from ._autoguide_base import AutoGuide, check_init_scale
 from ._init_strategies import init_to_uniform
 from .util import potential_energy
 
@@ -170,19 +170,8 @@ class AutoContinuous(AutoGuide):
         return self._unpack_and_constrain(latent, params)
 
 
-def _check_init_scale(owner, init_scale):
-    if not init_scale > 0:
-        raise ValueError(f"{owner}: `init_scale` must be > 0; got {init_scale}")
-
-
-class AutoDiagonalNormal(AutoContinuous):
-    r"""$u \sim \mathcal{N}(\text{loc}, \mathrm{diag}(\text{scale}^2))$.
-
-    Params ``{prefix}_loc`` and ``{prefix}_scale`` (``softplus_positive``),
-    both of shape ``(D,)``.
-    """
-
-    scale_constraint = constraints.softplus_positive
+class _ScaledContinuous(AutoContinuous):
+    """A flat guide whose spread starts at ``init_scale`` in every coordinate."""
 
     def __init__(
         self,
@@ -192,9 +181,19 @@ class AutoDiagonalNormal(AutoContinuous):
         init_loc_fn: Callable = init_to_uniform,
         init_scale: float = 0.1,
     ):
-        _check_init_scale("AutoDiagonalNormal", init_scale)
+        check_init_scale(type(self).__name__, init_scale)
         self.init_scale = init_scale
         super().__init__(model, prefix=prefix, init_loc_fn=init_loc_fn)
+
+
+class AutoDiagonalNormal(_ScaledContinuous):
+    r"""$u \sim \mathcal{N}(\text{loc}, \mathrm{diag}(\text{scale}^2))$.
+
+    Params ``{prefix}_loc`` and ``{prefix}_scale`` (``softplus_positive``),
+    both of shape ``(D,)``.
+    """
+
+    scale_constraint = constraints.softplus_positive
 
     def _get_posterior(self):
         loc = param(f"{self.prefix}_loc", self._init_latent)
@@ -219,7 +218,7 @@ class AutoDiagonalNormal(AutoContinuous):
         return params[f"{self.prefix}_scale"]
 
 
-class AutoMultivariateNormal(AutoContinuous):
+class AutoMultivariateNormal(_ScaledContinuous):
     r"""$u \sim \mathcal{N}(\text{loc}, LL^\top)$ with a full Cholesky factor $L$.
 
     Params ``{prefix}_loc`` (``(D,)``) and ``{prefix}_scale_tril`` (``(D, D)``,
@@ -228,18 +227,6 @@ class AutoMultivariateNormal(AutoContinuous):
     """
 
     scale_tril_constraint = constraints.lower_cholesky
-
-    def __init__(
-        self,
-        model: Callable,
-        *,
-        prefix: str = "auto",
-        init_loc_fn: Callable = init_to_uniform,
-        init_scale: float = 0.1,
-    ):
-        _check_init_scale("AutoMultivariateNormal", init_scale)
-        self.init_scale = init_scale
-        super().__init__(model, prefix=prefix, init_loc_fn=init_loc_fn)
 
     def _get_posterior(self):
         loc = param(f"{self.prefix}_loc", self._init_latent)
@@ -263,7 +250,7 @@ class AutoMultivariateNormal(AutoContinuous):
         return jnp.linalg.norm(params[f"{self.prefix}_scale_tril"], axis=-1)
 
 
-class AutoLowRankMultivariateNormal(AutoContinuous):
+class AutoLowRankMultivariateNormal(_ScaledContinuous):
     r"""$u \sim \mathcal{N}(\text{loc}, WW^\top + \mathrm{diag}(d))$, $W$ of rank $k$.
 
     Params ``{prefix}_loc`` (``(D,)``), ``{prefix}_cov_factor`` (``(D, k)``,
@@ -283,15 +270,15 @@ class AutoLowRankMultivariateNormal(AutoContinuous):
         init_scale: float = 0.1,
         rank: int | None = None,
     ):
-        _check_init_scale("AutoLowRankMultivariateNormal", init_scale)
         if rank is not None and not (isinstance(rank, int) and rank > 0):
             raise ValueError(
                 "AutoLowRankMultivariateNormal: `rank` must be a positive int or "
                 f"None; got {rank!r}"
             )
-        self.init_scale = init_scale
         self.rank = rank
-        super().__init__(model, prefix=prefix, init_loc_fn=init_loc_fn)
+        super().__init__(
+            model, prefix=prefix, init_loc_fn=init_loc_fn, init_scale=init_scale
+        )
 
     def _get_posterior(self):
         rank = round(self.latent_dim**0.5) if self.rank is None else self.rank

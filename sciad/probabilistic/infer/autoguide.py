@@ -28,14 +28,13 @@ References:
 """
 
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 
 import jax.numpy as jnp
 import jax.random as jr
 
-from .._primitives import param, sample
+from .._primitives import param
 from ..distributions import Delta, Normal, TransformedDistribution, constraints
-from ._autoguide_base import AutoGuide as AutoGuide
+from ._autoguide_base import AutoGuide as AutoGuide, check_init_scale
 from ._autoguide_continuous import (
     AutoContinuous as AutoContinuous,
     AutoDiagonalNormal as AutoDiagonalNormal,
@@ -90,8 +89,7 @@ class AutoNormal(AutoGuide):
         init_scale: float = 0.1,
         create_plates: Callable | None = None,
     ):
-        if not init_scale > 0:
-            raise ValueError(f"AutoNormal: `init_scale` must be > 0; got {init_scale}")
+        check_init_scale("AutoNormal", init_scale)
         self.init_scale = init_scale
         super().__init__(
             model, prefix=prefix, init_loc_fn=init_loc_fn, create_plates=create_plates
@@ -101,27 +99,22 @@ class AutoNormal(AutoGuide):
         return f"{name}_{self.prefix}_loc", f"{name}_{self.prefix}_scale"
 
     def __call__(self, *args, **kwargs) -> dict:
-        if self._sites is None:
-            self._setup_prototype(*args, **kwargs)
-        plates = self._create_plates(*args, **kwargs)
-        result = {}
-        for name, site in self._sites.items():
-            loc_name, scale_name = self._names(name)
-            e = site.unconstrained_event_dim
-            with ExitStack() as stack:
-                subsample = self._enter_plates(stack, site, plates)
-                loc = param(loc_name, site.init, event_dim=e)
-                scale = param(
-                    scale_name,
-                    jnp.full(jnp.shape(site.init), self.init_scale, site.init.dtype),
-                    constraint=self.scale_constraint,
-                    event_dim=e,
-                )
-                fn = Normal(subsample(loc, e), subsample(scale, e)).to_event(e)
-                if not _is_real(site.support):
-                    fn = TransformedDistribution(fn, site.transform)
-                result[name] = sample(name, fn)
-        return result
+        return self._sample_per_site(args, kwargs, self._site_dist)
+
+    def _site_dist(self, name, site, subsample):
+        loc_name, scale_name = self._names(name)
+        e = site.unconstrained_event_dim
+        loc = param(loc_name, site.init, event_dim=e)
+        scale = param(
+            scale_name,
+            jnp.full(jnp.shape(site.init), self.init_scale, site.init.dtype),
+            constraint=self.scale_constraint,
+            event_dim=e,
+        )
+        fn = Normal(subsample(loc, e), subsample(scale, e)).to_event(e)
+        if not _is_real(site.support):
+            fn = TransformedDistribution(fn, site.transform)
+        return fn
 
     def _locs_scales(self, params):
         self._require_setup("sample_posterior/median/quantiles")
@@ -187,22 +180,17 @@ class AutoDelta(AutoGuide):
         )
 
     def __call__(self, *args, **kwargs) -> dict:
-        if self._sites is None:
-            self._setup_prototype(*args, **kwargs)
-        plates = self._create_plates(*args, **kwargs)
-        result = {}
-        for name, site in self._sites.items():
-            e = site.event_dim
-            with ExitStack() as stack:
-                subsample = self._enter_plates(stack, site, plates)
-                loc = param(
-                    f"{name}_{self.prefix}_loc",
-                    site.transform(site.init),
-                    constraint=site.support,
-                    event_dim=e,
-                )
-                result[name] = sample(name, Delta(subsample(loc, e), 0.0, e))
-        return result
+        return self._sample_per_site(args, kwargs, self._site_dist)
+
+    def _site_dist(self, name, site, subsample):
+        e = site.event_dim
+        loc = param(
+            f"{name}_{self.prefix}_loc",
+            site.transform(site.init),
+            constraint=site.support,
+            event_dim=e,
+        )
+        return Delta(subsample(loc, e), 0.0, e)
 
     def median(self, params: dict) -> dict:
         """The point estimates ``{site: loc}``."""
