@@ -424,3 +424,24 @@ def test_trace_elbo_matches_numpyro_on_autonormal():
     b = np.asarray(jax.jit(jax.vmap(theirs))(keys))
     se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
     assert abs(a.mean() - b.mean()) < 4.5 * se
+
+
+def test_progress_bar_is_fed_from_inside_the_loop(monkeypatch):
+    import io
+
+    from tqdm import tqdm
+
+    from sciad.probabilistic.infer import _svi
+
+    buf = io.StringIO()
+    monkeypatch.setattr(_svi._progress, "enabled", lambda progress_bar: progress_bar)
+    monkeypatch.setattr(
+        _svi,
+        "_open_bar",
+        lambda total: _svi._BAR.update(bar=tqdm(total=total, file=buf)),
+    )
+    svi = SVI(model, guide, optim.Adam(0.01), Trace_ELBO())
+    svi.run(jr.key(0), 300, Y, progress_bar=True)
+    out = buf.getvalue()
+    assert "300/300" in out and "loss" in out
+    assert not _svi._BAR  # closed and dropped after the run
