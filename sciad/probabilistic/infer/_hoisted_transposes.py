@@ -36,7 +36,7 @@ MIN_ASPECT = 2
 MIN_ELEMENTS = 1024
 
 
-def hoist_data_transposes(fn: Callable, x) -> Callable:
+def hoist_data_transposes(fn: Callable, x, *extra) -> Callable:
     """`fn` (a scalar potential of positions shaped like `x`), with faster gradients.
 
     `MCMC` applies this to every model by itself; users of the functional core
@@ -51,23 +51,27 @@ def hoist_data_transposes(fn: Callable, x) -> Callable:
     where the data are loop-invariant: the transposes are computed at the
     call, not at each gradient. Values and gradients equal plain autodiff's
     up to the summation order of the rewritten products.
+
+    `extra`: further arguments of `fn` that change from call to call but are
+    not differentiated (SVI's per-step PRNG key): `fn(x, *extra)` is traced at
+    these, and the result takes them too, with zero cotangents.
     """
     if jax.default_backend() != "cpu":
         return fn
     if not (isinstance(x, jax.Array | np.ndarray) and np.ndim(x) == 1):
         flat, unravel = ravel_pytree(x)
 
-        def flat_fn(v):
-            return fn(unravel(v))
+        def flat_fn(v, *e):
+            return fn(unravel(v), *e)
 
-        hoisted = hoist_data_transposes(flat_fn, flat)
+        hoisted = hoist_data_transposes(flat_fn, flat, *extra)
         if hoisted is flat_fn:
             return fn
-        return lambda z: hoisted(ravel_pytree(z)[0])
-    traced = jax.make_jaxpr(jax.value_and_grad(fn))(x)
+        return lambda z, *e: hoisted(ravel_pytree(z)[0], *e)
+    traced = jax.make_jaxpr(jax.value_and_grad(fn))(x, *extra)
     if not _has_dot(traced.jaxpr):
         return fn
-    closed = jax.make_jaxpr(lambda y: _inline(traced, y))(x)
+    closed = jax.make_jaxpr(lambda y, *e: _inline(traced, y, *e))(x, *extra)
     jaxpr = closed.jaxpr
     chosen, rewrites = _plan(jaxpr)
     if not rewrites:
@@ -82,16 +86,16 @@ def hoist_data_transposes(fn: Callable, x) -> Callable:
         side = rewrites[i]
         return [_with_transpose(eqn, side, hoisted[eqn.invars[side]], invals[1 - side])]
 
-    def value_and_grad(y):
-        v, g = _eval(jaxpr, closed.consts, [y], apply)
+    def value_and_grad(y, *e):
+        v, g = _eval(jaxpr, closed.consts, [y, *jax.tree.leaves(e)], apply)
         return v, g
 
     @jax.custom_vjp
-    def potential(y):
-        return fn(y)
+    def potential(y, *e):
+        return fn(y, *e)
 
     def bwd(g, ct):
-        return (ct * g,)
+        return (ct * g, *(None for _ in extra))
 
     potential.defvjp(value_and_grad, bwd)
     return potential

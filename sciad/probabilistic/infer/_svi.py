@@ -26,6 +26,7 @@ from . import _progress
 from ._autoguide_base import AutoGuide
 from ._compiler_options import BIG_DATA_ELEMENTS, compiler_options
 from ._elbo import ELBO
+from ._hoisted_transposes import hoist_data_transposes
 from ._mcmc import _num_elements
 
 
@@ -158,10 +159,11 @@ class SVI:
 
     # -- steps ---------------------------------------------------------------
 
-    def _loss_fn(self, rng_key, args, kwargs):
+    def _loss_fn(self, args, kwargs):
+        """``loss(unconstrained params, rng_key)`` at these model arguments."""
         kwargs = {**kwargs, **self.static_kwargs}
 
-        def loss_fn(unconstrained):
+        def loss_fn(unconstrained, rng_key):
             params = self._constrain(unconstrained)
             return self.loss.loss(
                 rng_key, params, self.model, self.guide, *args, **kwargs
@@ -169,12 +171,10 @@ class SVI:
 
         return loss_fn
 
-    def _step(self, state: SVIState, args, kwargs, stable: bool):
+    def _step(self, state: SVIState, loss_fn, stable: bool):
         rng_key, step_key = jr.split(state.rng_key)
         unconstrained, opt_state = state.optim_state
-        loss, grads = jax.value_and_grad(self._loss_fn(step_key, args, kwargs))(
-            unconstrained
-        )
+        loss, grads = jax.value_and_grad(loss_fn)(unconstrained, step_key)
         updates, new_opt_state = self.optim.update(grads, opt_state, unconstrained)
         new = optax.apply_updates(unconstrained, updates)
         if stable:
@@ -190,22 +190,29 @@ class SVI:
 
     def update(self, state: SVIState, *args, **kwargs) -> tuple[SVIState, jax.Array]:
         """One optimiser step on a fresh Monte Carlo estimate of the loss."""
-        return self._step(state, args, kwargs, stable=False)
+        return self._step(state, self._loss_fn(args, kwargs), stable=False)
 
     def stable_update(self, state: SVIState, *args, **kwargs):
         """``update``, keeping the old state if the loss or a gradient is not finite."""
-        return self._step(state, args, kwargs, stable=True)
+        return self._step(state, self._loss_fn(args, kwargs), stable=True)
 
     def evaluate(self, state: SVIState, *args, **kwargs) -> jax.Array:
         """The loss at ``state``'s params, on the key the next step would use."""
         step_key = jr.split(state.rng_key)[1]
-        return self._loss_fn(step_key, args, kwargs)(state.optim_state[0])
+        return self._loss_fn(args, kwargs)(state.optim_state[0], step_key)
 
     # -- driver --------------------------------------------------------------
 
     def _run_scan(self, state, args, kwargs, num_steps, stable, every):
+        # As in MCMC: products that contract a tall data matrix along its rows
+        # read a transpose formed once here, outside the loop (logistic
+        # regression on 50,000 x 54: ~2x cheaper steps on CPU).
+        loss_fn = hoist_data_transposes(
+            self._loss_fn(args, kwargs), state.optim_state[0], state.rng_key
+        )
+
         def body(state, i):
-            state, loss = self._step(state, args, kwargs, stable)
+            state, loss = self._step(state, loss_fn, stable)
             if every:
                 jax.lax.cond(
                     (i % every == every - 1) | (i == num_steps - 1),
