@@ -445,3 +445,35 @@ def test_progress_bar_is_fed_from_inside_the_loop(monkeypatch):
     out = buf.getvalue()
     assert "300/300" in out and "loss" in out
     assert not _svi._BAR  # closed and dropped after the run
+
+
+def test_predictive_draws_latents_from_a_fitted_guide():
+    from sciad.probabilistic.infer import Predictive
+    from sciad.probabilistic.infer.autoguide import AutoNormal
+
+    def pred_model(n, y=None):
+        mu = spp.sample("mu", dist.Normal(M0, S0))
+        with spp.plate("n", n):
+            spp.sample("y", dist.Normal(mu, SIGMA), obs=y)
+
+    guide = AutoNormal(pred_model)
+    svi = SVI(pred_model, guide, optim.Adam(0.05), Trace_ELBO())
+    params = svi.run(jr.key(0), 500, Y.size, Y, progress_bar=False).params
+    loc, scale = params["mu_auto_loc"], params["mu_auto_scale"]
+    n = 4000
+    pred = Predictive(
+        pred_model, guide=guide, params=params, num_samples=n, return_sites=["mu", "y"]
+    )
+    draws = pred(jr.key(1), 3)
+    assert draws["mu"].shape == (n,) and draws["y"].shape == (n, 3)
+    # mu ~ N(loc, scale) from the guide; y | mu ~ N(mu, SIGMA) from the model
+    _assert_mc_mean(draws["mu"], loc)
+    _assert_mc_mean(draws["y"], jnp.full(3, loc))
+    _assert_mc_mean((draws["mu"] - loc) ** 2, scale**2)
+    _assert_mc_mean((draws["y"][:, 0] - loc) ** 2, scale**2 + SIGMA**2)
+    # by default (as NumPyro) the guide's latents are not returned
+    assert set(
+        Predictive(pred_model, guide=guide, params=params, num_samples=5)(jr.key(2), 3)
+    ) == {"y"}
+    with pytest.raises(ValueError, match="not both"):
+        Predictive(pred_model, {"mu": jnp.zeros(5)}, guide=guide, params=params)

@@ -100,7 +100,9 @@ class Predictive:
     ``parallel=True`` vmaps over draws, ``False`` uses ``lax.map`` (less memory).
     ``infer_discrete=True`` (as NumPyro's) draws the sites marked for parallel
     enumeration from their posterior given each draw (see ``infer_discrete``)
-    instead of from their prior.
+    instead of from their prior. After SVI, ``Predictive(model, guide=guide,
+    params=result.params, num_samples=n)`` draws the latents from the fitted
+    guide (``params`` also sets the model's own ``param`` sites).
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class Predictive:
         model: Callable,
         posterior_samples: dict | None = None,
         *,
+        guide: Callable | None = None,
         params: dict | None = None,
         num_samples: int | None = None,
         return_sites: Collection[str] | str | None = None,
@@ -118,6 +121,11 @@ class Predictive:
     ):
         if posterior_samples is None and num_samples is None:
             raise ValueError("Predictive: give `posterior_samples` or `num_samples`.")
+        if guide is not None and posterior_samples is not None:
+            raise ValueError(
+                "Predictive: give `guide` or `posterior_samples`, not both (the "
+                "guide's draws are the posterior samples)."
+            )
         posterior_samples = {} if posterior_samples is None else dict(posterior_samples)
         batch_shape = _batch_shape(posterior_samples, batch_ndims)
         if batch_shape is None:
@@ -129,6 +137,7 @@ class Predictive:
                 f"of batch shape {batch_shape}"
             )
         self.model = model
+        self.guide = guide
         self.posterior_samples = posterior_samples
         self.params = {} if params is None else params
         self.batch_shape = batch_shape
@@ -175,12 +184,35 @@ class Predictive:
             }
         return {k: s["value"] for k, s in tr.items() if k in sites}
 
-    def __call__(self, rng_key: PRNGKeyArray, *args: Any, **kwargs: Any) -> dict:
+    def _guide_draws(self, rng_key, args, kwargs) -> dict:
+        """Latent draws of the guide (its ``param`` sites set from ``params``)."""
+        guide = substitute(self.guide, data=self.params)
+
+        def one(key):
+            tr = trace(seed(guide, key)).get_trace(*args, **kwargs)
+            return {
+                k: s["value"]
+                for k, s in tr.items()
+                if s["type"] == "sample"
+                and not s["is_observed"]
+                and not s["infer"].get("is_auxiliary")
+            }
+
+        keys = self._keys(rng_key)
+        return _batch_map(one, keys, self.batch_shape, self.parallel)
+
+    def _keys(self, rng_key):
         keys = jr.split(rng_key, self.num_samples)
-        keys = jnp.reshape(keys, self.batch_shape + keys.shape[1:])
+        return jnp.reshape(keys, self.batch_shape + keys.shape[1:])
+
+    def __call__(self, rng_key: PRNGKeyArray, *args: Any, **kwargs: Any) -> dict:
+        samples = self.posterior_samples
+        if self.guide is not None:
+            rng_key, guide_key = jr.split(rng_key)
+            samples = self._guide_draws(guide_key, args, kwargs)
         return _batch_map(
             lambda xs: self._one(xs[0], xs[1], args, kwargs),
-            (keys, self.posterior_samples),
+            (self._keys(rng_key), samples),
             self.batch_shape,
             self.parallel,
         )
