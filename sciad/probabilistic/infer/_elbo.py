@@ -26,15 +26,11 @@ from jax.scipy.special import logsumexp
 
 from ..handlers import replay, seed, substitute, trace
 from ._enum import enumerated_sites
+from .util import site_log_prob
 
 
 def _latent(site) -> bool:
     return site["type"] == "sample" and not site["is_observed"]
-
-
-def _site_log_prob(site):
-    lp = jnp.sum(site["fn"].log_prob(site["value"]))
-    return lp if site["scale"] is None else site["scale"] * lp
 
 
 def get_importance_trace(
@@ -86,10 +82,10 @@ def _check_pair(model_trace, guide_trace):
 def _log_weight(model_trace, guide_trace):
     """$\\log p(x, z) - \\log q(z)$ for one draw $z$."""
     model_lp = sum(
-        (_site_log_prob(s) for s in model_trace.values() if s["type"] == "sample"),
+        (site_log_prob(s) for s in model_trace.values() if s["type"] == "sample"),
         0.0,
     )
-    guide_lp = sum((_site_log_prob(s) for s in guide_trace.values() if _latent(s)), 0.0)
+    guide_lp = sum((site_log_prob(s) for s in guide_trace.values() if _latent(s)), 0.0)
     return model_lp - guide_lp
 
 
@@ -185,18 +181,18 @@ class TraceMeanField_ELBO(ELBO):
             if site["type"] != "sample":
                 continue
             if not _latent(site):
-                elbo = elbo + _site_log_prob(site)
+                elbo = elbo + site_log_prob(site)
                 continue
             g = guide_trace[name]
             try:
-                kl = jnp.sum(kl_divergence(g["fn"], site["fn"]))
+                kl = kl_divergence(g["fn"], site["fn"])
             except NotImplementedError:
-                elbo = elbo + _site_log_prob(site) - _site_log_prob(g)
+                elbo = elbo + site_log_prob(site) - site_log_prob(g)
                 continue
-            elbo = elbo - (kl if site["scale"] is None else site["scale"] * kl)
+            elbo = elbo - site_log_prob(site, kl)
         for name, g in guide_trace.items():
             if _latent(g) and name not in model_trace:  # auxiliary guide sites
-                elbo = elbo - _site_log_prob(g)
+                elbo = elbo - site_log_prob(g)
         return elbo
 
 

@@ -67,17 +67,23 @@ class ModelInfo(NamedTuple):
     model_trace: Any
 
 
+def site_log_prob(site, lp=None) -> jax.Array:
+    """A sample site's log-density (or the given pointwise ``lp``), scaled by the
+    site's ``scale`` (a scalar or an array over its batch) and summed."""
+    if lp is None:
+        lp = site["fn"].log_prob(site["value"])
+    if site["scale"] is not None:
+        lp = site["scale"] * lp
+    return jnp.sum(lp)
+
+
 def _site_log_probs(model_trace) -> "OrderedDict[str, jax.Array]":
     """Scaled, summed log-density of every sample site in a trace."""
-    terms = OrderedDict()
-    for name, site in model_trace.items():
-        if site["type"] != "sample":
-            continue
-        lp = site["fn"].log_prob(site["value"])
-        if site["scale"] is not None:
-            lp = site["scale"] * lp
-        terms[name] = jnp.sum(lp)
-    return terms
+    return OrderedDict(
+        (name, site_log_prob(site))
+        for name, site in model_trace.items()
+        if site["type"] == "sample"
+    )
 
 
 def _joint_terms(model_trace) -> "OrderedDict[str, jax.Array]":
