@@ -28,8 +28,14 @@ from ._primitives import (
     sample as sample,
     subsample as subsample,
 )
+from ._scan import scan as scan
 from .distributions import enable_validation as enable_validation
 
 dist = distributions
 
-from . import infer as infer, optim as optim, reparam as reparam  # noqa: E402
+from . import (  # noqa: E402
+    contrib as contrib,
+    infer as infer,
+    optim as optim,
+    reparam as reparam,
+)

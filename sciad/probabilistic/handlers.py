@@ -153,6 +153,8 @@ class seed(Messenger):
 class substitute(Messenger):
     """Set values from ``data[name]`` or ``substitute_fn(site)`` (``None``: keep)."""
 
+    per_scan_step = True
+
     def __init__(
         self,
         fn: Callable | None = None,
@@ -181,6 +183,8 @@ class substitute(Messenger):
 class condition(Messenger):
     """Observe sample sites at ``data[name]`` (or ``condition_fn(site)``)."""
 
+    per_scan_step = True
+
     def __init__(
         self,
         fn: Callable | None = None,
@@ -207,6 +211,8 @@ class condition(Messenger):
 
 class replay(Messenger):
     """Reuse latent sample values (and plate indices) recorded in ``trace``."""
+
+    per_scan_step = True
 
     def __init__(self, fn: Callable | None = None, trace: dict | None = None):
         if trace is None:
@@ -322,6 +328,11 @@ class do(Messenger):
     def process_message(self, msg):
         if msg["type"] != "sample" or self.data.get(msg["name"]) is None:
             return
+        if msg.get("_scanned"):
+            raise NotImplementedError(
+                f"do: site '{msg['name']}' is inside `scan`; apply `do` to the "
+                "scanned function instead."
+            )
         if msg.get("_intervener_id") == self._id:
             return
         if msg.get("_intervener_id") is not None:
@@ -351,6 +362,8 @@ class reparam(Messenger):
 
     See :mod:`sciad.probabilistic.reparam` (e.g. ``LocScaleReparam(centered=0)``).
     """
+
+    per_scan_step = True
 
     def __init__(
         self, fn: Callable | None = None, config: dict | Callable | None = None
@@ -394,6 +407,8 @@ class infer_config(Messenger):
 
 class scope(Messenger):
     """Prefix site names with ``prefix + divider`` (to reuse a sub-model twice)."""
+
+    per_scan_step = True
 
     def __init__(
         self, fn: Callable | None = None, prefix: str = "", divider: str = "/"

@@ -125,6 +125,10 @@ from ._positive import (
     Weibull as Weibull,
 )
 from ._special import Delta as Delta, ImproperUniform as ImproperUniform, Unit as Unit
+from ._stacked import (
+    StackedDistribution as StackedDistribution,
+    StackedTransform as StackedTransform,
+)
 from ._transformed import TransformedDistribution as TransformedDistribution
 from ._truncated import (
     LeftTruncatedDistribution as LeftTruncatedDistribution,

@@ -62,7 +62,9 @@ def _array_attrs(obj, depth: int = 0) -> dict:
     if isinstance(obj, jax.Array):
         return {(): obj}
     fields = getattr(obj, "__dict__", None)
-    if depth > 4 or not fields:
+    if depth > 4 or not fields or isinstance(obj, eqx.Module):
+        # a module (a `scan` site's stacked steps) cannot be rebuilt attribute by
+        # attribute: its tracers send the set-up down the eager path
         return {}
     out = {}
     for k, v in fields.items():

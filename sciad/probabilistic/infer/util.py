@@ -22,6 +22,7 @@ from jaxtyping import Key, UInt32
 
 from ..._custom_types import Array, Bool, Float, PRNGKeyArray
 from .._enum import ENUM_DIM
+from .._scan import scan_step_value
 from ..distributions.transforms import _sum_rightmost, biject_to
 from ..handlers import seed, substitute, trace
 from ._enum import contract_log_joint, enumerated_sites, maybe_enumerate
@@ -140,19 +141,29 @@ def _constrained_trace(model, model_args, model_kwargs, params, log_dets=None):
         if site["type"] != "sample":
             return u
         transform = biject_to(site["fn"].support)
-        value = transform(u)
-        if log_dets is not None:
-            ladj = transform.log_abs_det_jacobian(u, value)
-            extra = jnp.ndim(ladj) - jnp.ndim(value) + len(site["fn"].event_shape)
-            ladj = _sum_rightmost(ladj, extra)
-            if site["scale"] is not None:
-                ladj = site["scale"] * ladj
-            log_dets[name] = jnp.sum(ladj)
-        return value
+        # inside `scan` the series is cut to the step before it is mapped
+        shape = site["fn"].shape(site["kwargs"]["sample_shape"])
+        u = scan_step_value(site, u, len(transform.inverse_shape(shape)))
+        return transform(u)
 
-    return trace(substitute(model, substitute_fn=substitute_fn)).get_trace(
+    tr = trace(substitute(model, substitute_fn=substitute_fn)).get_trace(
         *model_args, **model_kwargs
     )
+    if log_dets is not None:
+        for name, site in tr.items():
+            if site["type"] == "sample" and name in params:
+                log_dets[name] = _log_det(site, params[name])
+    return tr
+
+
+def _log_det(site, u):
+    """The scaled, summed log-abs-det-Jacobian of a sample site's bijection at `u`."""
+    ladj = biject_to(site["fn"].support).log_abs_det_jacobian(u, site["value"])
+    extra = jnp.ndim(ladj) - jnp.ndim(site["value"]) + len(site["fn"].event_shape)
+    ladj = _sum_rightmost(ladj, extra)
+    if site["scale"] is not None:
+        ladj = site["scale"] * ladj
+    return jnp.sum(ladj)
 
 
 def _potential_terms(model, model_args, model_kwargs, params):
@@ -226,12 +237,20 @@ def _latent_sites(model_trace):
         if ENUM_DIM in site["infer"]:
             continue  # summed out of the potential
         if site["fn"].support.is_discrete:
-            hint = (
-                "its distribution has no enumerate_support: marginalise it by hand"
-                if not site["fn"].has_enumerate_support
-                else "mark it infer={'enumerate': 'parallel'} (or wrap the model in "
-                "infer.config_enumerate) to sum it out"
-            )
+            if site.get("_scanned"):
+                hint = (
+                    "it is inside `scan`, where enumeration is not supported: sum it "
+                    "out in the scanned function (a forward algorithm in the carry)"
+                )
+            elif not site["fn"].has_enumerate_support:
+                hint = (
+                    "its distribution has no enumerate_support: marginalise it by hand"
+                )
+            else:
+                hint = (
+                    "mark it infer={'enumerate': 'parallel'} (or wrap the model in "
+                    "infer.config_enumerate) to sum it out"
+                )
             raise ValueError(
                 f"sample site '{name}' is a discrete latent "
                 f"variable ({type(site['fn']).__name__}); "

@@ -1,0 +1,5 @@
+"""Control flow with sample sites inside (NumPyro's `numpyro.contrib.control_flow`)."""
+
+from .._scan import scan as scan
+
+__all__ = ["scan"]
