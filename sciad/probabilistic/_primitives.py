@@ -65,8 +65,8 @@ class Messenger:
     or a decorator when called on a function.
     """
 
-    # Handlers that set values or names act inside `scan`'s body, once per step
-    # (see `_scan`); the stacked sites the loop records afterwards skip them.
+    # Handlers that set values or names act inside `scan`'s body, once per step,
+    # and inside `cond`'s branches (see `_scan`); the sites those record skip them.
     per_scan_step = False
 
     def __init__(self, fn: Callable | None = None):
@@ -133,24 +133,24 @@ def apply_stack(msg):
     """Send ``msg`` through the active handlers, fill in its value, and return it."""
     pointer = 0
     for pointer, handler in enumerate(reversed(_PYRO_STACK)):  # noqa: B007
-        if handler.per_scan_step and _deferred_to_scan(handler, msg):
+        if handler.per_scan_step and _deferred_to_control_flow(handler, msg):
             continue
         handler.process_message(msg)
         if msg.get("stop"):
             break
     _default_process_message(msg)
     for handler in _PYRO_STACK[-pointer - 1 :]:
-        if not (handler.per_scan_step and msg.get("_scanned")):
+        if not (handler.per_scan_step and msg.get("_control_flow")):
             handler.postprocess_message(msg)
     return msg
 
 
-def _deferred_to_scan(handler, msg) -> bool:
-    """Whether `handler` acts inside `scan`'s body rather than on `msg`."""
+def _deferred_to_control_flow(handler, msg) -> bool:
+    """Whether `handler` acts inside `scan`'s (or `cond`'s) body, not on `msg`."""
     if msg["type"] == "control_flow":
         msg["kwargs"]["per_step_handlers"].append(handler)
         return True
-    return bool(msg.get("_scanned"))
+    return bool(msg.get("_control_flow"))
 
 
 def _default_process_message(msg):

@@ -159,21 +159,21 @@ def _run(f, init, xs, length, reverse, rng_key, per_step):
     return carry, ys, sites
 
 
-def _split(site):
+def _split(site, where="scan"):
     """A body site as (static message fields, per-step arrays), or (None, None)."""
     kind, name = site["type"], site["name"]
     if kind == "param":
         raise ValueError(
-            f"scan: param '{name}' inside the scanned function: declare it outside "
-            "`scan` and close over it (NumPyro does not support it either)."
+            f"{where}: param '{name}' inside the function it runs: declare it "
+            f"outside `{where}` and close over it."
         )
     if kind not in ("sample", "deterministic"):
         return None, None  # plates, whose frames stay in each site's stack
     if site["infer"].get("enumerate") is not None:
         raise NotImplementedError(
-            f"scan: site '{name}' is marked for enumeration; enumerating discrete "
-            "sites inside `scan` is not supported. Sum it out in the scanned "
-            "function (a forward algorithm in the carry)."
+            f"{where}: site '{name}' is marked for enumeration; enumerating discrete "
+            f"sites inside `{where}` is not supported. Sum it out by hand there "
+            "(in `scan`, a forward algorithm in the carry)."
         )
     static = {
         k: v
@@ -202,7 +202,9 @@ def _stacked_site(static, dynamic, length):
     fn_static = static.pop("fn_static", None)
     msg = _new_msg(static.pop("type"), static.pop("name"), value=dynamic["value"])
     msg.update(static)
-    msg.update(scale=dynamic.get("scale"), mask=dynamic.get("mask"), _scanned=True)
+    msg.update(
+        scale=dynamic.get("scale"), mask=dynamic.get("mask"), _control_flow="scan"
+    )
     if msg["type"] == "sample":
         step = eqx.combine(dynamic["fn"], fn_static)
         msg["fn"] = StackedDistribution(step, length)
@@ -229,7 +231,8 @@ class _AtStep(Messenger):
     """An outer handler applied to the sites of one step of `scan`.
 
     Its series values are cut to the step's element; a series shorter than the
-    loop supplies its first steps and the model draws the rest.
+    loop supplies its first steps and the model draws the rest. With `index`
+    None (a branch of `cond`) the handler acts as it is.
     """
 
     per_scan_step = True
@@ -241,8 +244,8 @@ class _AtStep(Messenger):
         super().__init__(fn)
 
     def process_message(self, msg):
-        if msg["type"] not in ("sample", "deterministic"):
-            self.handler.process_message(msg)
+        if self.index is None or msg["type"] not in ("sample", "deterministic"):
+            self.handler.process_message(msg)  # a `cond` branch: nothing to cut
             return
         before = msg["value"]
         if msg["type"] == "sample":

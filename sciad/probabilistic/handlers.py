@@ -328,10 +328,10 @@ class do(Messenger):
     def process_message(self, msg):
         if msg["type"] != "sample" or self.data.get(msg["name"]) is None:
             return
-        if msg.get("_scanned"):
+        if msg.get("_control_flow"):
             raise NotImplementedError(
-                f"do: site '{msg['name']}' is inside `scan`; apply `do` to the "
-                "scanned function instead."
+                f"do: site '{msg['name']}' is inside `{msg['_control_flow']}`; apply "
+                "`do` to the function it runs instead."
             )
         if msg.get("_intervener_id") == self._id:
             return

@@ -55,6 +55,8 @@ class StackedDistribution(Distribution):
     step_event_shape: tuple = eqx.field(static=True)
     step_support: Any = eqx.field(static=True)  # None when it holds arrays
     step_has_rsample: bool = eqx.field(static=True)
+    # what a support with arrays shows without reading them (see StackedSupport)
+    support_info: tuple = eqx.field(static=True)  # (event_dim, is_discrete, repr)
 
     def __init__(self, step: Distribution, length: int):
         """Stack `step`, a distribution whose array leaves have a time axis."""
@@ -65,6 +67,7 @@ class StackedDistribution(Distribution):
         self.step_event_shape = tuple(shapes.event_shape)
         support = shapes.support
         self.step_support = None if _array_attributes(support) else support
+        self.support_info = (support.event_dim, support.is_discrete, repr(support))
         self.step_has_rsample = bool(shapes.has_rsample)
         self._finish_init(False)  # each step was checked at its own site
 
@@ -156,10 +159,7 @@ class StackedSupport(constraints.Constraint):
 
     def __init__(self, dist: StackedDistribution):
         self.dist = dist
-        step = dist.step(0).support
-        self.event_dim = step.event_dim
-        self.is_discrete = step.is_discrete
-        self._step = step
+        self.event_dim, self.is_discrete, self._repr = dist.support_info
 
     def _step_ndim(self):
         return len(self.dist.shape()) - 1
@@ -180,7 +180,7 @@ class StackedSupport(constraints.Constraint):
         )
 
     def __repr__(self):
-        return f"stacked({self._step!r}, length={self.dist.length})"
+        return f"stacked({self._repr}, length={self.dist.length})"
 
 
 class StackedTransform(Transform):

@@ -237,10 +237,11 @@ def _latent_sites(model_trace):
         if ENUM_DIM in site["infer"]:
             continue  # summed out of the potential
         if site["fn"].support.is_discrete:
-            if site.get("_scanned"):
+            if site.get("_control_flow"):
                 hint = (
-                    "it is inside `scan`, where enumeration is not supported: sum it "
-                    "out in the scanned function (a forward algorithm in the carry)"
+                    f"it is inside `{site['_control_flow']}`, where enumeration is "
+                    "not supported: sum it out by hand there (in `scan`, a forward "
+                    "algorithm in the carry)"
                 )
             elif not site["fn"].has_enumerate_support:
                 hint = (

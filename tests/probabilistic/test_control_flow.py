@@ -1,4 +1,5 @@
-"""`scan`: sample sites inside `lax.scan` (NumPyro's `contrib.control_flow.scan`).
+"""`scan` and `cond`: sample sites inside `lax.scan` / `lax.cond` (NumPyro's
+`contrib.control_flow`).
 
 Oracles: the same model unrolled as a Python loop with one site per step (its
 potential, gradient and log-density must equal the scanned model's to float64
@@ -17,7 +18,7 @@ import pytest
 import sciad.probabilistic as spp
 import sciad.probabilistic.distributions as dist
 from sciad.probabilistic import handlers, infer, optim
-from sciad.probabilistic.contrib.control_flow import scan
+from sciad.probabilistic.contrib.control_flow import cond, scan
 from sciad.probabilistic.diagnostics import effective_sample_size
 from sciad.probabilistic.infer import SVI, Trace_ELBO
 from sciad.probabilistic.infer.autoguide import AutoDelta, AutoNormal
@@ -275,6 +276,27 @@ def test_predictive_forecasts_past_the_posterior_draws():
         assert abs(float(step.std()) - 1.0) < 4.5 / np.sqrt(2 * n)
     noise = y[:, T:] - x[:, T:]
     assert abs(float(noise.std()) - OBS_SD) < 4.5 * OBS_SD / np.sqrt(2 * noise.size)
+    pointwise = infer.log_likelihood(random_walk, {"x": posterior["x"][:5]}, Y)["y"]
+    expect = dist.Normal(posterior["x"][:5], OBS_SD).log_prob(Y)
+    np.testing.assert_allclose(pointwise, expect, rtol=1e-12)
+
+
+def test_scale_and_mask_inside_and_outside_the_body():
+    def model(outer_scale):
+        def step(c, _):
+            with handlers.scale(scale=3.0), handlers.mask(mask=c < 1.0):
+                x = spp.sample("x", dist.Normal(c, 1.0))
+            return c + 0.5, x
+
+        with handlers.scale(scale=outer_scale):
+            scan(step, 0.0, None, length=4)
+
+    x = jnp.array([0.3, -0.2, 1.4, 0.8])
+    lp, tr = infer.log_density(model, (2.0,), {}, {"x": x})
+    c = jnp.arange(4) * 0.5
+    expect = 6.0 * jnp.sum(jnp.where(c < 1.0, dist.Normal(c, 1.0).log_prob(x), 0.0))
+    np.testing.assert_allclose(lp, expect, rtol=1e-13)
+    np.testing.assert_array_equal(tr["x"]["mask"], c < 1.0)
 
 
 def test_reparam_acts_at_each_step():
@@ -363,7 +385,7 @@ def test_errors_name_the_problem():
     def with_param():
         scan(lambda c, _: (spp.param("p", 1.0), None), 0.0, None, length=3)
 
-    with pytest.raises(ValueError, match="param 'p' inside the scanned function"):
+    with pytest.raises(ValueError, match="param .p. inside the function it runs"):
         _seeded_trace(with_param)
 
     def enumerated():
@@ -400,3 +422,67 @@ def test_errors_name_the_problem():
         handlers.trace(short).get_trace()
     with pytest.raises(NotImplementedError, match="do: site 'x' is inside `scan`"):
         _seeded_trace(handlers.do(random_walk, {"x": jnp.zeros(T)}))
+
+
+def branching():
+    cluster = spp.sample("cluster", dist.Normal(0.0, 1.0))
+    return cond(
+        cluster > 0,
+        lambda scale: spp.sample("x", dist.Normal(20.0, scale)),
+        lambda scale: spp.sample("x", dist.Normal(0.0, scale)),
+        2.0,
+    )
+
+
+def branching_by_where():
+    cluster = spp.sample("cluster", dist.Normal(0.0, 1.0))
+    spp.sample("x", dist.Normal(jnp.where(cluster > 0, 20.0, 0.0), 2.0))
+
+
+def test_cond_density_equals_the_where_model():
+    for cluster, x in ((0.7, 18.5), (-0.3, 1.2)):
+        u = {"cluster": jnp.array(cluster), "x": jnp.array(x)}
+        pe = infer.potential_energy(branching, (), {}, u)
+        np.testing.assert_allclose(
+            pe, infer.potential_energy(branching_by_where, (), {}, u), rtol=1e-14
+        )
+        grad = jax.grad(lambda u: infer.potential_energy(branching, (), {}, u))(u)
+        expect = jax.grad(
+            lambda u: infer.potential_energy(branching_by_where, (), {}, u)
+        )(u)
+        for k in u:
+            np.testing.assert_allclose(grad[k], expect[k], rtol=1e-14)
+
+
+def test_cond_draws_from_the_branch_taken():
+    draws = infer.Predictive(branching, num_samples=4000)(jr.key(0))
+    assert draws["x"].shape == (4000,)
+    noise = draws["x"] - 20.0 * (draws["cluster"] > 0)
+    assert abs(float(noise.mean())) < 4.5 * 2.0 / np.sqrt(4000)
+    assert abs(float(noise.std()) - 2.0) < 4.5 * 2.0 / np.sqrt(2 * 4000)
+    tr = handlers.trace(handlers.substitute(branching, {"cluster": 1.0, "x": 3.0}))
+    assert float(tr.get_trace()["x"]["value"]) == 3.0
+
+
+def test_cond_branches_must_record_the_same_sites():
+    def other_name():
+        return cond(
+            True,
+            lambda _: spp.sample("x", dist.Normal(0.0, 1.0)),
+            lambda _: spp.sample("z", dist.Normal(0.0, 1.0)),
+            None,
+        )
+
+    with pytest.raises(ValueError, match=r"true_fun records \[\('sample', 'x'\)\]"):
+        _seeded_trace(other_name)
+
+    def other_family():
+        return cond(
+            True,
+            lambda _: spp.sample("x", dist.Normal(0.0, 1.0)),
+            lambda _: spp.sample("x", dist.Cauchy(0.0, 1.0)),
+            None,
+        )
+
+    with pytest.raises(ValueError, match="same family.*Normal.*Cauchy"):
+        _seeded_trace(other_family)
