@@ -112,6 +112,30 @@ def test_potential_gradient_and_log_density_equal_the_unrolled_model():
     np.testing.assert_allclose(lp, lp_loop, rtol=1e-13)
 
 
+def test_potential_equals_numpyros_scan():
+    numpyro = pytest.importorskip("numpyro")
+    from numpyro.contrib.control_flow import scan as numpyro_scan
+    from numpyro.distributions import Gamma, HalfNormal, Normal, Uniform
+    from numpyro.infer.util import potential_energy
+
+    def numpyro_stepped(y):
+        s = numpyro.sample("s", HalfNormal(1.0))
+
+        def step(c, yt):
+            x = numpyro.sample("x", Normal(0.9 * c, s))
+            w = numpyro.sample("w", Uniform(0.0, jnp.abs(c) + 1.0))
+            v = numpyro.sample("v", Gamma(2.0, 1.0 + w))
+            numpyro.sample("y", Normal(x + w, v), obs=yt)
+            return x, x * 2
+
+        numpyro_scan(step, 0.0, y)
+
+    expect = potential_energy(numpyro_stepped, (Y,), {}, U)
+    np.testing.assert_allclose(
+        infer.potential_energy(stepped, (Y,), {}, U), expect, rtol=1e-12
+    )
+
+
 def test_reverse_keeps_values_indexed_by_step():
     def model(reverse):
         def step(c, t):
