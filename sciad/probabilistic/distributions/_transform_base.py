@@ -39,6 +39,14 @@ class Transform(eqx.Module):
     def inv(self) -> "Transform":
         return _InverseTransform(self)
 
+    @property
+    def sign(self):
+        """+1 where the transform increases, -1 where it decreases (a monotone
+        scalar map; what `TransformedDistribution.cdf` needs)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} is not a monotone scalar map: it has no sign."
+        )
+
     def forward_shape(self, shape):
         return tuple(shape)
 
@@ -60,6 +68,10 @@ class _InverseTransform(Transform):
     @property
     def inv(self):
         return self.base
+
+    @property
+    def sign(self):
+        return self.base.sign
 
     def __call__(self, x):
         return self.base._inverse(x)

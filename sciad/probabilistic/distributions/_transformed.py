@@ -5,6 +5,7 @@ r"""Distributions of transformed variables: $Y = T(X)$ with $X\sim$
 from collections.abc import Sequence
 
 import equinox as eqx
+import jax.numpy as jnp
 
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
@@ -81,6 +82,25 @@ class TransformedDistribution(_Wrapper):
             log_prob = log_prob - sum_rightmost(ladj, event_dim - t.domain.event_dim)
             y = x
         return log_prob + self.base_dist.log_prob(y)
+
+    def cdf(self, value: ArrayLike) -> Float[Array, "..."]:
+        """$P(Y \\le y)$ through monotone scalar transforms (each has a ``sign``)."""
+        sign = 1
+        for t in reversed(self.transforms):
+            sign = sign * t.sign
+            value = t.inv(value)
+        q = self.base_dist.cdf(value)
+        return jnp.where(sign < 0, 1 - q, q)
+
+    def icdf(self, q: ArrayLike) -> Float[Array, "..."]:
+        """The inverse of :meth:`cdf`."""
+        sign = 1
+        for t in self.transforms:
+            sign = sign * t.sign
+        value = self.base_dist.icdf(jnp.where(sign < 0, 1 - q, q))
+        for t in self.transforms:
+            value = t(value)
+        return value
 
     @property
     def mean(self) -> Array:

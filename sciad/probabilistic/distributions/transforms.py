@@ -75,6 +75,10 @@ __all__ = [
 
 
 class IdentityTransform(Transform):
+    @property
+    def sign(self):
+        return 1
+
     def __call__(self, x):
         return x
 
@@ -87,6 +91,10 @@ class IdentityTransform(Transform):
 
 class ExpTransform(Transform):
     codomain = constraints.positive
+
+    @property
+    def sign(self):
+        return 1
 
     def __call__(self, x):
         return jnp.exp(x)
@@ -101,6 +109,10 @@ class ExpTransform(Transform):
 class SoftplusTransform(Transform):
     codomain = constraints.softplus_positive
 
+    @property
+    def sign(self):
+        return 1
+
     def __call__(self, x):
         return softplus(x)
 
@@ -113,6 +125,10 @@ class SoftplusTransform(Transform):
 
 class SigmoidTransform(Transform):
     codomain = constraints.unit_interval
+
+    @property
+    def sign(self):
+        return 1
 
     def __call__(self, x):
         # Keep y strictly inside (0, 1) so log-densities at the boundary stay finite.
@@ -168,6 +184,10 @@ class PowerTransform(Transform):
             )
         self.exponent = exponent
 
+    @property
+    def sign(self):
+        return jnp.sign(self.exponent)
+
     def __call__(self, x):
         return jnp.power(x, self.exponent)
 
@@ -187,6 +207,10 @@ class PowerTransform(Transform):
 
 class TanhTransform(Transform):
     codomain = constraints.interval(-1.0, 1.0)
+
+    @property
+    def sign(self):
+        return 1
 
     def __call__(self, x):
         return jnp.tanh(x)
@@ -233,6 +257,10 @@ class AffineTransform(Transform):
             )
         raise NotImplementedError(f"AffineTransform has no codomain for domain {d!r}")
 
+    @property
+    def sign(self):
+        return jnp.sign(self.scale)
+
     def __call__(self, x):
         return self.loc + self.scale * x
 
@@ -274,6 +302,13 @@ class ComposeTransform(Transform):
         extra = self._event_dims()[1] - base.event_dim
         return constraints.independent(base, extra) if extra else base
 
+    @property
+    def sign(self):
+        sign = 1
+        for p in self.parts:
+            sign = sign * p.sign
+        return sign
+
     def __call__(self, x):
         for p in self.parts:
             x = p(x)
@@ -312,6 +347,10 @@ class IndependentTransform(Transform):
 
     base_transform: Transform
     reinterpreted_batch_ndims: int = eqx.field(static=True)
+
+    @property
+    def sign(self):
+        return self.base_transform.sign
 
     @property
     def domain(self):
