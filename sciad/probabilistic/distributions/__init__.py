@@ -70,6 +70,7 @@ from ._discrete import (
     OrderedLogistic as OrderedLogistic,
     Poisson as Poisson,
 )
+from ._euler_maruyama import EulerMaruyama as EulerMaruyama
 from ._folded import FoldedDistribution as FoldedDistribution
 from ._gated import (
     HurdleDistribution as HurdleDistribution,
