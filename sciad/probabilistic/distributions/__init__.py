@@ -130,6 +130,11 @@ from ._stacked import (
     StackedDistribution as StackedDistribution,
     StackedTransform as StackedTransform,
 )
+from ._state_space import (
+    GaussianStateSpace as GaussianStateSpace,
+    RelaxedBernoulli as RelaxedBernoulli,
+    RelaxedBernoulliLogits as RelaxedBernoulliLogits,
+)
 from ._transformed import TransformedDistribution as TransformedDistribution
 from ._truncated import (
     LeftTruncatedDistribution as LeftTruncatedDistribution,
