@@ -83,10 +83,6 @@ class GaussianStateSpace(Distribution):
     def event_shape(self) -> tuple:
         return (self.num_steps, self.scale_tril.shape[-1])
 
-    def _innovations(self) -> MultivariateNormal:
-        zero = jnp.zeros(self.scale_tril.shape[-1], self.scale_tril.dtype)
-        return MultivariateNormal(zero, scale_tril=self.scale_tril)
-
     def _apply(self, z):
         """$A z$ for states ``z`` of shape ``(..., D)`` (batched like A)."""
         return jnp.einsum("...ij,...j->...i", self.transition_matrix, z)
