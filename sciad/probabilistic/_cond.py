@@ -11,11 +11,10 @@ act inside, `trace`, `scale`, `mask` and `block` on the recorded sites.
 
 from collections.abc import Callable
 
-import equinox as eqx
 import jax
 
 from ._primitives import _PYRO_STACK, _new_msg, apply_stack
-from ._scan import _AtStep, _split
+from ._scan import _AtStep, _split, recorded_site
 
 __all__ = ["cond"]
 
@@ -54,15 +53,7 @@ def cond(pred, true_fun: Callable, false_fun: Callable, operand):
         raise
     _check_same_sites(records)  # same structure, but perhaps other names
     for static, dynamic in zip(records["true_fun"], recorded, strict=True):
-        site = _new_msg(static.pop("type"), static.pop("name"), value=dynamic["value"])
-        fn_static = static.pop("fn_static", None)
-        site.update(static)
-        site.update(scale=dynamic.get("scale"), mask=dynamic.get("mask"))
-        site["_control_flow"] = "cond"
-        if site["type"] == "sample":
-            site["fn"] = eqx.combine(dynamic["fn"], fn_static)
-            site["kwargs"] = {"rng_key": None, "sample_shape": ()}
-        apply_stack(site)
+        apply_stack(recorded_site(static, dynamic, "cond", lambda fn: fn))
     return value
 
 

@@ -155,7 +155,10 @@ def _run(f, init, xs, length, reverse, rng_key, per_step):
     carry, (stacked, ys) = jax.lax.scan(
         body, init, steps, length=length, reverse=reverse
     )
-    sites = [_stacked_site(s, d, length) for s, d in zip(records, stacked, strict=True)]
+    sites = [
+        recorded_site(s, d, "scan", lambda step: StackedDistribution(step, length))
+        for s, d in zip(records, stacked, strict=True)
+    ]
     return carry, ys, sites
 
 
@@ -197,17 +200,17 @@ def _split(site, where="scan"):
     return static, dynamic
 
 
-def _stacked_site(static, dynamic, length):
+def recorded_site(static, dynamic, kind: str, wrap):
+    """The message of a site recorded inside `kind` (`scan`/`cond`), from `_split`'s
+    parts; `wrap(distribution)` gives the site's `fn` (the stack of steps)."""
     static = dict(static)
     fn_static = static.pop("fn_static", None)
     msg = _new_msg(static.pop("type"), static.pop("name"), value=dynamic["value"])
     msg.update(static)
-    msg.update(
-        scale=dynamic.get("scale"), mask=dynamic.get("mask"), _control_flow="scan"
-    )
+    msg.update(scale=dynamic.get("scale"), mask=dynamic.get("mask"))
+    msg["_control_flow"] = kind
     if msg["type"] == "sample":
-        step = eqx.combine(dynamic["fn"], fn_static)
-        msg["fn"] = StackedDistribution(step, length)
+        msg["fn"] = wrap(eqx.combine(dynamic["fn"], fn_static))
         msg["kwargs"] = {"rng_key": None, "sample_shape": ()}
     return msg
 

@@ -10,6 +10,7 @@ import jax.random as jr
 from ..._custom_types import Array, ArrayLike, Float, PRNGKeyArray
 from . import constraints
 from ._base import Distribution
+from ._continuous_real import _HALF_LOG_2PI
 
 __all__ = ["EulerMaruyama"]
 
@@ -143,7 +144,7 @@ class EulerMaruyama(Distribution):
             dt = dts.reshape(dts.shape + (1,) * state_ndim)
             sd = g * jnp.sqrt(dt)
             z = (path[1:] - path[:-1] - f * dt) / sd
-            return jnp.sum(-0.5 * z * z - jnp.log(sd) - 0.5 * jnp.log(2 * jnp.pi))
+            return jnp.sum(-0.5 * z * z - jnp.log(sd) - _HALF_LOG_2PI)
 
         flat = value.reshape(-1, *event)
         lp = jax.vmap(transitions)(flat, times, dts).reshape(lead)

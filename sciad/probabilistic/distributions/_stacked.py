@@ -94,6 +94,15 @@ class StackedDistribution(Distribution):
         axes = (0, *(in_axes or (0,) * len(values)))
         return jax.vmap(one, in_axes=axes, out_axes=out_axis)(self.dynamic, *values)
 
+    def _map_series(self, method, *values, step_ndim=None):
+        """`_map` over series of shape ``(..., T) + step shape``: leading dims kept.
+
+        ``step_ndim`` is the rank of one step's value (default: this site's)."""
+        if step_ndim is None:
+            step_ndim = len(self.shape()) - 1
+        axis = _time_axis(values[0], step_ndim)
+        return self._map(method, *values, out_axis=axis, in_axes=(axis,) * len(values))
+
     # --- interface ----------------------------------------------------------
     @property
     def support(self):
@@ -119,10 +128,7 @@ class StackedDistribution(Distribution):
     def log_prob(self, value):
         value = jnp.asarray(value)
         value = jnp.broadcast_to(value, jnp.broadcast_shapes(value.shape, self.shape()))
-        axis = _time_axis(value, len(self.shape()) - 1)
-        return self._map(
-            lambda d, v: d.log_prob(v), value, out_axis=axis, in_axes=(axis,)
-        )
+        return self._map_series(lambda d, v: d.log_prob(v), value)
 
     @property
     def mean(self):
@@ -136,12 +142,10 @@ class StackedDistribution(Distribution):
         return self._map(lambda d: d.entropy())
 
     def cdf(self, value):
-        axis = _time_axis(value, len(self.shape()) - 1)
-        return self._map(lambda d, v: d.cdf(v), value, out_axis=axis, in_axes=(axis,))
+        return self._map_series(lambda d, v: d.cdf(v), value)
 
     def icdf(self, q):
-        axis = _time_axis(q, len(self.shape()) - 1)
-        return self._map(lambda d, v: d.icdf(v), q, out_axis=axis, in_axes=(axis,))
+        return self._map_series(lambda d, v: d.icdf(v), q)
 
 
 def _array_attributes(constraint, depth: int = 0) -> bool:
@@ -161,23 +165,11 @@ class StackedSupport(constraints.Constraint):
         self.dist = dist
         self.event_dim, self.is_discrete, self._repr = dist.support_info
 
-    def _step_ndim(self):
-        return len(self.dist.shape()) - 1
-
     def __call__(self, x):
-        axis = _time_axis(x, self._step_ndim())
-        return self.dist._map(
-            lambda d, v: d.support(v), x, out_axis=axis, in_axes=(axis,)
-        )
+        return self.dist._map_series(lambda d, v: d.support(v), x)
 
     def feasible_like(self, prototype):
-        axis = _time_axis(prototype, self._step_ndim())
-        return self.dist._map(
-            lambda d, v: d.support.feasible_like(v),
-            prototype,
-            out_axis=axis,
-            in_axes=(axis,),
-        )
+        return self.dist._map_series(lambda d, v: d.support.feasible_like(v), prototype)
 
     def __repr__(self):
         return f"stacked({self._repr}, length={self.dist.length})"
@@ -204,25 +196,21 @@ class StackedTransform(Transform):
         return StackedSupport(self.dist)
 
     def __call__(self, x):
-        axis = _time_axis(x, self._unconstrained_ndim())
-        return self.dist._map(
-            lambda d, u: biject_to(d.support)(u), x, out_axis=axis, in_axes=(axis,)
+        return self.dist._map_series(
+            lambda d, u: biject_to(d.support)(u),
+            x,
+            step_ndim=self._unconstrained_ndim(),
         )
 
     def _inverse(self, y):
-        axis = _time_axis(y, len(self.dist.shape()) - 1)
-        return self.dist._map(
-            lambda d, v: biject_to(d.support).inv(v), y, out_axis=axis, in_axes=(axis,)
-        )
+        return self.dist._map_series(lambda d, v: biject_to(d.support).inv(v), y)
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
-        axis = _time_axis(x, self._unconstrained_ndim())
-        return self.dist._map(
+        return self.dist._map_series(
             lambda d, u, v: biject_to(d.support).log_abs_det_jacobian(u, v),
             x,
             y,
-            out_axis=axis,
-            in_axes=(axis, axis),
+            step_ndim=self._unconstrained_ndim(),
         )
 
     def forward_shape(self, shape):

@@ -112,7 +112,11 @@ class GaussianStateSpace(Distribution):
         innovations = z - jnp.einsum("...ij,...j->...i", a, previous)
         tril = self.scale_tril[..., None, :, :]
         zero = jnp.zeros(tril.shape[-1], tril.dtype)
-        lp = MultivariateNormal(zero, scale_tril=tril).log_prob(innovations)
+        # checked in __init__: no second (deferred) check of the same factor here
+        innovations_dist = MultivariateNormal(
+            zero, scale_tril=tril, validate_args=False
+        )
+        lp = innovations_dist.log_prob(innovations)
         return jnp.sum(lp, axis=-1)
 
     @property
@@ -173,7 +177,11 @@ class RelaxedBernoulliLogits(TransformedDistribution):
         validate_args: bool | None = None,
     ):
         self.temperature, self.logits = promote_dtype(temperature, logits)
-        base = Logistic(self.logits / self.temperature, 1 / self.temperature)
+        base = Logistic(
+            self.logits / self.temperature,
+            1 / self.temperature,
+            validate_args=validate_args,
+        )
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
     @property

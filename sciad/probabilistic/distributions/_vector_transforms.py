@@ -1,5 +1,5 @@
 r"""Transforms acting on whole vectors or events: permutation, reshape, the L1 ball,
-and simplex to ordered cutpoints (NumPyro's names and conventions).
+simplex to ordered cutpoints and the zero-sum map (NumPyro's names and conventions).
 
 Log-determinants are exact; for ``SimplexToOrderedTransform`` the Jacobian is
 taken with respect to the free coordinates of the simplex (all but its last entry).
@@ -12,6 +12,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.scipy.special import expit, logit
 
 from ..._softplus import softplus
@@ -23,6 +24,7 @@ __all__ = [
     "PermuteTransform",
     "ReshapeTransform",
     "SimplexToOrderedTransform",
+    "ZeroSumTransform",
 ]
 
 
@@ -223,3 +225,64 @@ class SimplexToOrderedTransform(Transform):
 
     def inverse_shape(self, shape):
         return tuple(shape[:-1]) + (shape[-1] + 1,)
+
+
+class ZeroSumTransform(Transform):
+    r"""$\mathbb{R}^{n-1} \to \{y \in \mathbb{R}^n : \sum_i y_i = 0\}$ along each of
+    the rightmost ``transform_ndims`` axes (PyMC's zero-sum transform, as NumPyro's).
+
+    Per axis, with $s = \sum_i x_i$ and $c = s / (n + \sqrt{n})$,
+    $y = (x_1 - c, \dots, x_{n-1} - c, -s/\sqrt{n})$, which sums to
+    zero. The map is an isometry onto the hyperplane (the Householder
+    reflection taking $e_n$ to $-\mathbf{1}/\sqrt{n}$, restricted to
+    $e_n^\perp$), so its log-determinant with respect to the hyperplane's
+    Lebesgue measure is 0 and a standard normal in $x$ is the isotropic
+    normal on the hyperplane.
+    """
+
+    transform_ndims: int = eqx.field(static=True)
+
+    def __init__(self, transform_ndims: int = 1):
+        if not (isinstance(transform_ndims, int) and transform_ndims >= 1):
+            raise ValueError(
+                "ZeroSumTransform: `transform_ndims` must be an int >= 1; "
+                f"got {transform_ndims!r}"
+            )
+        self.transform_ndims = transform_ndims
+
+    @property
+    def domain(self):
+        return constraints.independent(constraints.real, self.transform_ndims)
+
+    @property
+    def codomain(self):
+        return constraints.zero_sum(self.transform_ndims)
+
+    def __call__(self, x):
+        for axis in range(-self.transform_ndims, 0):
+            n = x.shape[axis] + 1
+            s = jnp.sum(x, axis, keepdims=True)
+            shift = s / (n + math.sqrt(n))
+            last = shift - s / math.sqrt(n)  # -s/sqrt(n) once shifted
+            x = jnp.concatenate([x, last], axis=axis) - shift
+        return x
+
+    def _inverse(self, y):
+        for axis in range(-self.transform_ndims, 0):
+            n = y.shape[axis]
+            last = lax.slice_in_dim(y, n - 1, n, axis=axis % y.ndim)  # -s/sqrt(n)
+            shift = -last * math.sqrt(n) / (n + math.sqrt(n))
+            y = lax.slice_in_dim(y, 0, n - 1, axis=axis % y.ndim) + shift
+        return y
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        k = self.transform_ndims
+        return jnp.zeros(jnp.broadcast_shapes(x.shape[:-k], y.shape[:-k]), x.dtype)
+
+    def forward_shape(self, shape):
+        k = self.transform_ndims
+        return tuple(shape[:-k]) + tuple(d + 1 for d in shape[-k:])
+
+    def inverse_shape(self, shape):
+        k = self.transform_ndims
+        return tuple(shape[:-k]) + tuple(d - 1 for d in shape[-k:])

@@ -160,10 +160,7 @@ def _log_det(site, u):
     """The scaled, summed log-abs-det-Jacobian of a sample site's bijection at `u`."""
     ladj = biject_to(site["fn"].support).log_abs_det_jacobian(u, site["value"])
     extra = jnp.ndim(ladj) - jnp.ndim(site["value"]) + len(site["fn"].event_shape)
-    ladj = _sum_rightmost(ladj, extra)
-    if site["scale"] is not None:
-        ladj = site["scale"] * ladj
-    return jnp.sum(ladj)
+    return site_log_prob(site, _sum_rightmost(ladj, extra))
 
 
 def _potential_terms(model, model_args, model_kwargs, params):
