@@ -58,13 +58,13 @@ def cond(pred, true_fun: Callable, false_fun: Callable, operand):
 
 
 def _branch(fn, which, key, per_step, records):
-    from .handlers import block, seed, trace
+    from .handlers import _sealed, seed, trace
 
     def run(operand):
         branch = fn if key is None else seed(fn, rng_seed=key)
         for handler in per_step:  # innermost first, as on the stack
             branch = _AtStep(branch, handler, None, None)
-        with block(), trace() as tr:
+        with _sealed(), trace() as tr:
             value = branch(operand)
         split = [_split(site, "cond") for site in tr.values()]
         split = [(s, d) for s, d in split if s is not None]

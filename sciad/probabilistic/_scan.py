@@ -130,7 +130,7 @@ def _length(xs, length):
 
 def _run(f, init, xs, length, reverse, rng_key, per_step):
     """The loop; returns the final carry, the ys and the stacked site messages."""
-    from .handlers import block, seed, trace
+    from .handlers import _sealed, seed, trace
 
     records = []  # static part of each site, filled while the body is traced
 
@@ -139,7 +139,7 @@ def _run(f, init, xs, length, reverse, rng_key, per_step):
         fn = f if key is None else seed(f, rng_seed=key)
         for handler in per_step:  # innermost first, as on the stack
             fn = _AtStep(fn, handler, index, length)
-        with block(), trace() as tr:
+        with _sealed(), trace() as tr:
             carry, y = fn(carry, x)
         records.clear()
         stacked = []

@@ -29,7 +29,7 @@ from ._enum import (
     enum as enum,
     markov as markov,
 )
-from ._primitives import Messenger, apply_stack
+from ._primitives import Messenger, apply_stack, prng_key
 
 __all__ = [
     "block",
@@ -247,6 +247,12 @@ class block(Messenger):
 
     Hidden sites are chosen by ``hide_fn(site)``, by name (``hide`` / all but
     ``expose``) or by type (all but ``expose_types``); with no argument, all sites.
+
+    As in NumPyro (0.22), a hidden site that still needs a key (a ``sample``
+    without value, a subsampling ``plate``, a ``scan``) asks the handlers
+    outside for one with :func:`prng_key`, whose messages are never hidden: so
+    ``seed(block(model, hide=["z"]), 0)`` draws ``z`` and only hides it, which
+    is what ``AutoNormal(block(model, hide=["z"]))`` relies on.
     """
 
     def __init__(
@@ -270,8 +276,27 @@ class block(Messenger):
         super().__init__(fn)
 
     def process_message(self, msg):
-        if self.hide_fn(msg):
-            msg["stop"] = True
+        if msg["type"] == "prng_key" or not self.hide_fn(msg):
+            return
+        msg["stop"] = True
+        if (
+            msg["type"] in ("sample", "plate", "control_flow")
+            and msg["value"] is None
+            and msg["kwargs"].get("rng_key") is None
+        ):
+            msg["kwargs"]["rng_key"] = prng_key()
+
+
+class _sealed(block):
+    """Hide every message, ``prng_key`` requests included (the library's own runs).
+
+    A model run inside a traced loop (``scan``'s body, an autoguide's compiled
+    set-up) must not take keys from a stateful ``seed`` outside it: the key it
+    left behind there would be a tracer of the loop.
+    """
+
+    def process_message(self, msg):
+        msg["stop"] = True
 
 
 class scale(Messenger):

@@ -257,6 +257,23 @@ def test_discrete_latent_is_named():
         handlers.seed(AutoNormal(model), rng_seed=0)()
 
 
+@pytest.mark.parametrize("guide_cls", [AutoNormal, AutoDiagonalNormal])
+def test_hidden_discrete_latent_under_a_stateful_seed(guide_cls):
+    # The blocked site asks for a key while the guide records its prototype
+    # inside a compiled call; it must get one there, not from the `with seed`
+    # outside (which would then hold a tracer and fail at the next site).
+    def model():
+        k = sample("k", dist.Bernoulli(0.3))
+        sample("x", dist.Normal(k, 1.0))
+
+    guide = guide_cls(handlers.block(model, hide=["k"]))
+    with handlers.seed(rng_seed=0):
+        tr = handlers.trace(guide).get_trace()
+        later = sample("later", dist.Normal(0.0, 1.0))
+    assert "k" not in tr and "x" in tr
+    assert np.isfinite(later)
+
+
 @pytest.mark.parametrize("guide_cls", ALL_GUIDES, ids=lambda c: c.__name__)
 def test_methods_before_setup_raise(guide_cls):
     g = guide_cls(normal_model)

@@ -126,6 +126,32 @@ def test_block_inside_trace():
     assert handlers.block(handlers.seed(model, 0))().shape == ()
 
 
+def test_block_hidden_sites_take_keys_from_a_seed_outside():
+    # NumPyro 0.22: a hidden site without a value asks the handlers outside for
+    # a key (`prng_key` requests are never hidden), so it is drawn, just hidden.
+    def chain():
+        a = spp.sample("a", dist.Normal(0.0, 1.0))
+        return spp.sample("b", dist.Normal(a, 1.0))
+
+    full = handlers.trace(handlers.seed(chain, 3)).get_trace()
+    for kw in ({"hide": ["a"]}, {}):
+        tr = handlers.trace(handlers.seed(handlers.block(chain, **kw), 3)).get_trace()
+        assert "a" not in tr
+        if kw:  # the same key stream as unblocked: keys are taken in site order
+            assert tr["b"]["value"] == full["b"]["value"]
+    assert handlers.seed(handlers.block(chain), 3)() == full["b"]["value"]
+    with handlers.seed(rng_seed=0), handlers.block():
+        assert spp.prng_key() is not None
+    # an observed site or one with a key of its own asks for nothing
+    with handlers.seed(rng_seed=0) as outer, handlers.block():
+        before = outer.rng_key
+        spp.sample("y", dist.Normal(0.0, 1.0), obs=1.0)
+        spp.sample("k", dist.Normal(0.0, 1.0), rng_key=jr.key(1))
+        assert outer.rng_key is before
+    with pytest.raises(RuntimeError, match="'a' has no value and no PRNG key"):
+        handlers.block(chain, hide=["a"])()
+
+
 @JIT
 def test_scale_and_mask_weight_log_density(jit):
     params = {"mu": 0.3, "sigma": 1.2}

@@ -76,6 +76,7 @@ from ._elbo import (
     ELBO as ELBO,
     RenyiELBO as RenyiELBO,
     Trace_ELBO as Trace_ELBO,
+    TraceEnum_ELBO as TraceEnum_ELBO,
     TraceMeanField_ELBO as TraceMeanField_ELBO,
 )
 from ._svi import SVI as SVI, SVIRunResult as SVIRunResult, SVIState as SVIState
@@ -89,6 +90,7 @@ from .autoguide import (
     AutoDelta as AutoDelta,
     AutoDiagonalNormal as AutoDiagonalNormal,
     AutoGuide as AutoGuide,
+    AutoGuideList as AutoGuideList,
     AutoLaplaceApproximation as AutoLaplaceApproximation,
     AutoLowRankMultivariateNormal as AutoLowRankMultivariateNormal,
     AutoMultivariateNormal as AutoMultivariateNormal,

@@ -24,7 +24,7 @@ import jax.random as jr
 
 from .._primitives import _PYRO_STACK, plate, prng_key, sample
 from ..distributions.transforms import Transform, biject_to
-from ..handlers import block, seed, substitute, trace
+from ..handlers import _sealed, seed, substitute, trace
 from ._compiler_options import compiler_options
 from ._init_strategies import init_to_feasible, init_to_uniform
 from .util import constrain_fn, initialize_model
@@ -161,9 +161,12 @@ class AutoGuide(abc.ABC):
     # --- prototype ----------------------------------------------------------
     def _prototype_model(self):
         # Plates that subsample need a key even where nothing is sampled (the
-        # potential in `initialize_model`, `constrain_fn`): seed the plates only,
-        # with a fixed key; which subsample the prototype sees does not matter.
-        hidden = ("sample", "prng_key", "control_flow")
+        # potential in `initialize_model`, `constrain_fn`), and so do the sites a
+        # `block` inside the model hides (they ask with `prng_key`): seed those,
+        # with a fixed key, here inside the compiled set-up. Which subsample or
+        # hidden draw the prototype sees does not matter; a key taken from a seed
+        # outside would leave a tracer in it.
+        hidden = ("sample", "control_flow")
         return seed(self.model, rng_seed=jr.key(0), hide_types=hidden)
 
     def _check_continuous(self, model, args, kwargs):
@@ -187,7 +190,7 @@ class AutoGuide(abc.ABC):
         captured = {}
 
         def prototype(key, args, kwargs):
-            with block():
+            with _sealed():
                 self._check_continuous(model, args, kwargs)
                 info = initialize_model(
                     key,

@@ -15,6 +15,15 @@ eliminated one at a time in program order, and identified by site, not by
 dim: under ``markov`` a dim is reused by later steps, and on a chain this order
 is the forward algorithm.
 
+A site's ``scale`` (a subsampled plate's ``size / subsample_size``, a ``scale``
+handler) enters in one of NumPyro's two ways. Its ``log_density`` (so the
+potential HMC samples) scales each factor before the contraction,
+$\log \sum_z p^s$: a tempered factor. Its ``TraceEnum_ELBO`` scales each
+*contribution* (``scale_after=True``): the factors eliminated together are
+contracted unscaled and their sum is scaled, $s \log \sum_z p$, which is what
+makes a subsampled plate's term an unbiased estimate of the full one. Then the
+factors combined with one enumerated site must share one scalar scale.
+
 References:
     Obermeyer, Bingham, Jankowiak, et al., "Tensor Variable Elimination for
     Plated Factor Graphs", ICML 2019, arXiv:1902.03210.
@@ -26,6 +35,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._enum import ENUM_DIM, _is_enumerable, enum
 from .._primitives import Messenger
@@ -152,23 +162,66 @@ class _Factor:
 
     `vars` maps each enumerated site to its dim in `array`: with `markov`, dims
     are recycled, so one dim can stand for different sites in different factors.
+    `scale` (None: 1) multiplies the factor's contribution once it is summed.
+    `names` are the sites it came from, for error messages.
     """
 
-    def __init__(self, array, plates, variables: dict):
+    def __init__(self, array, plates, variables: dict, scale=None, names=()):
         self.array = array
         self.plates = frozenset(plates)
         self.vars = dict(variables)
+        self.scale = scale
+        self.names = tuple(names)
+
+
+def _same_scale(a, b) -> bool:
+    a = 1.0 if a is None else a
+    b = 1.0 if b is None else b
+    if a is b:
+        return True
+    if isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer):
+        return False  # cannot compare traced scales; only the same one is safe
+    return bool(np.shape(a) == np.shape(b) and np.allclose(a, b))
+
+
+def _common_scale(name, factors):
+    """The one scale of the factors eliminated with site `name`, or raise."""
+    scale = factors[0].scale
+    for f in factors[1:]:
+        if not _same_scale(scale, f.scale):
+            sites = sorted({n for g in factors for n in g.names})
+            raise ValueError(
+                f"enumeration: the sites combined with enumerated site '{name}' "
+                f"({', '.join(sites)}) have different scales ({_show(scale)} and "
+                f"{_show(f.scale)}); summing '{name}' out needs one common scale "
+                "(e.g. a global discrete site with data in a subsampled plate "
+                "cannot be enumerated)."
+            )
+    return scale
+
+
+def _show(scale):
+    if scale is None:
+        return "1"
+    if isinstance(scale, jax.core.Tracer):
+        return "a traced value"
+    return str(np.round(np.asarray(scale), 6))
 
 
 def _pad(x, ndim):
     return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
 
 
-def _site_factor(name, site, owners: dict, enum_dims: set, ndim):
+def _site_factor(name, site, owners: dict, enum_dims: set, ndim, scale_after):
     """`site`'s log-factor; `owners` maps each enum dim to its current site."""
     lp = site["fn"].log_prob(site["value"])
-    if site["scale"] is not None:
-        lp = site["scale"] * lp
+    scale = site["scale"]
+    if scale is not None and not scale_after:
+        lp, scale = scale * lp, None
+    elif scale is not None and jnp.ndim(scale) > 0:
+        # a per-element scale cannot be carried past a contraction; folded in
+        # here, it is only right for factors that depend on no enumerated site
+        lp, scale = scale * lp, _PER_ELEMENT
     lp = _pad(lp, ndim)
     if jnp.ndim(lp) > ndim:
         raise ValueError(
@@ -192,10 +245,22 @@ def _site_factor(name, site, owners: dict, enum_dims: set, ndim):
         )
     if loose:
         lp = jnp.sum(lp, axis=tuple(loose), keepdims=True)
+    if scale is _PER_ELEMENT:
+        if variables:
+            raise ValueError(
+                f"sample site '{name}' has a per-element scale but depends on "
+                f"enumerated site(s) {sorted(variables)}: summing them out needs "
+                "one scalar scale for the site."
+            )
+        scale = None
     target = list(jnp.shape(lp))
     for d, size in plates.items():
         target[d] = size
-    return _Factor(jnp.broadcast_to(lp, tuple(target)), plates, variables)
+    array = jnp.broadcast_to(lp, tuple(target))
+    return _Factor(array, plates, variables, scale, (name,))
+
+
+_PER_ELEMENT = object()
 
 
 class Elimination(NamedTuple):
@@ -206,16 +271,22 @@ class Elimination(NamedTuple):
     dims: dict  # every enumerated site in `array` -> its dim
 
 
-def contract_log_joint(model_trace) -> jax.Array:
-    """Log-density of an enumerated trace with the enumerated sites summed out."""
-    return eliminate(model_trace, _logsumexp)[0]
+def contract_log_joint(model_trace, scale_after: bool = False) -> jax.Array:
+    """Log-density of an enumerated trace with the enumerated sites summed out.
+
+    ``scale_after``: apply site scales to the contracted terms, not the factors
+    (see the module docstring).
+    """
+    return eliminate(model_trace, _logsumexp, scale_after)[0]
 
 
 def _logsumexp(array, axes):
     return jax.scipy.special.logsumexp(array, axis=axes, keepdims=True)
 
 
-def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
+def eliminate(
+    model_trace, reduce, scale_after: bool = False
+) -> tuple[jax.Array, list[Elimination]]:
     """Variable elimination with `reduce(array, axes)` over enumerated values.
 
     `reduce` is a keepdims `logsumexp` for the marginal (sum-product) or a max
@@ -226,6 +297,7 @@ def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
     order, every elimination's array before its reduction: sampling the sites
     in reverse order, each conditioned on the values drawn for the sites
     eliminated after it, is forward-filter backward-sample (`infer_discrete`).
+    `scale_after` chooses how site scales enter (module docstring).
     """
     enum_dims = enumerated_sites(model_trace)
     all_dims = set(enum_dims.values())
@@ -237,7 +309,7 @@ def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
             continue
         if name in enum_dims:
             owners[enum_dims[name]] = name
-        factors.append(_site_factor(name, site, owners, all_dims, ndim))
+        factors.append(_site_factor(name, site, owners, all_dims, ndim, scale_after))
     # Each enumerated site lives in the plates shared by every factor using it.
     var_plates = {}
     for f in factors:
@@ -257,14 +329,18 @@ def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
             if not using:
                 continue
             pending = [f for f in pending if v not in f.vars]
+            scale = _common_scale(v, using)
             array = sum((f.array for f in using[1:]), using[0].array)
             dims = {u: d for f in using for u, d in f.vars.items()}
             records.append(Elimination(array, v, dims))
             rest = {u: d for u, d in dims.items() if u != v}
-            pending.append(_Factor(reduce(array, (dims[v],)), leaf, rest))
+            names = tuple(n for f in using for n in f.names)
+            reduced = reduce(array, (dims[v],))
+            pending.append(_Factor(reduced, leaf, rest, scale, names))
         for f in pending:
             if not f.vars:
-                total = total + jnp.sum(f.array)
+                term = jnp.sum(f.array)
+                total = total + (term if f.scale is None else f.scale * term)
                 continue
             outer = frozenset().union(*(var_plates[v] for v in f.vars))
             if outer == leaf:
@@ -275,5 +351,5 @@ def eliminate(model_trace, reduce) -> tuple[jax.Array, list[Elimination]]:
                 )
             axes = tuple(sorted(leaf - outer))
             array = jnp.sum(f.array, axis=axes, keepdims=True) if axes else f.array
-            by_plates[outer].append(_Factor(array, outer, f.vars))
+            by_plates[outer].append(_Factor(array, outer, f.vars, f.scale, f.names))
     return jnp.asarray(total), records

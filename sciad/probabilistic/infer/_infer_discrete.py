@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import jax.random as jr
 
 from .._enum import enum
-from ..handlers import block, seed, substitute, trace
+from ..handlers import _sealed, seed, substitute, trace
 from ._enum import eliminate, enumerated_sites, maybe_enumerate
 
 __all__ = ["infer_discrete"]
@@ -108,7 +108,7 @@ def _posterior_values(fn, first_dim, temperature, rng_key, args, kwargs) -> dict
         key_model, key_draw = jr.split(rng_key)
     model = fn if key_model is None else seed(fn, key_model)
     # hidden from outer handlers: the enumeration probe's run and this one
-    with block():
+    with _sealed():
         if first_dim is None:
             # probed on `fn`, whose answer is cached, not on the seeded copy
             # (a new object per call, which would be probed every time)

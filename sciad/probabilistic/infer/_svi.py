@@ -61,7 +61,7 @@ class SVI:
         optim: an ``optax.GradientTransformation`` (e.g.
             ``sciad.probabilistic.optim.Adam(1e-2)`` or ``optax.adam(1e-2)``).
         loss: an ELBO (:class:`Trace_ELBO`, :class:`TraceMeanField_ELBO`,
-            :class:`RenyiELBO`).
+            :class:`RenyiELBO`, :class:`TraceEnum_ELBO`).
         **static_kwargs: keyword arguments passed to model and guide on every
             call.
 
@@ -81,7 +81,7 @@ class SVI:
         if not isinstance(loss, ELBO):
             raise TypeError(
                 "SVI: `loss` must be an ELBO (Trace_ELBO(), TraceMeanField_ELBO(), "
-                f"RenyiELBO()); got {type(loss).__name__}"
+                f"RenyiELBO(), TraceEnum_ELBO()); got {type(loss).__name__}"
             )
         self.model, self.guide = model, guide
         self.optim, self.loss = optim, loss

@@ -22,6 +22,9 @@ params ``{prefix}_loc`` etc.; no subsampling): :class:`AutoDiagonalNormal`,
 :class:`AutoMultivariateNormal`, :class:`AutoLowRankMultivariateNormal` and
 :class:`AutoLaplaceApproximation`.
 
+:class:`AutoGuideList` combines guides for disjoint parts of the model (each
+built on the model with the others' sites hidden by ``handlers.block``).
+
 References:
     A. Kucukelbir, D. Tran, R. Ranganath, A. Gelman, D. M. Blei, "Automatic
     Differentiation Variational Inference", JMLR 18 (2017), arXiv:1603.00788.
@@ -42,6 +45,7 @@ from ._autoguide_continuous import (
     AutoLowRankMultivariateNormal as AutoLowRankMultivariateNormal,
     AutoMultivariateNormal as AutoMultivariateNormal,
 )
+from ._autoguide_list import AutoGuideList as AutoGuideList
 from ._init_strategies import init_to_median, init_to_uniform
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "AutoDelta",
     "AutoDiagonalNormal",
     "AutoGuide",
+    "AutoGuideList",
     "AutoLaplaceApproximation",
     "AutoLowRankMultivariateNormal",
     "AutoMultivariateNormal",
