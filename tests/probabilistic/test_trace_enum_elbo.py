@@ -100,24 +100,28 @@ def test_explicit_plate_nesting_and_particles_give_the_same_loss():
         np.testing.assert_allclose(enum_loss(PARAMS, elbo=elbo), base, rtol=1e-13)
 
 
+def hmm_model(y):
+    locs = spp.sample("locs", dist.Normal(0.0, 3.0).expand([3]).to_event(1))
+    x = 0
+    for t in spp.markov(range(len(y))):
+        x = spp.sample(
+            f"x_{t}",
+            dist.Categorical(jnp.asarray(TRANS)[x]),
+            infer={"enumerate": "parallel"},
+        )
+        spp.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=y[t])
+
+
+def hmm_guide(y):
+    spp.sample("locs", dist.Delta(spp.param("l", jnp.zeros(3)), event_dim=1))
+
+
 def test_hmm_loss_is_the_forward_algorithm():
-    def model(y):
-        locs = spp.sample("locs", dist.Normal(0.0, 3.0).expand([3]).to_event(1))
-        x = 0
-        for t in spp.markov(range(len(y))):
-            x = spp.sample(
-                f"x_{t}",
-                dist.Categorical(jnp.asarray(TRANS)[x]),
-                infer={"enumerate": "parallel"},
-            )
-            spp.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=y[t])
-
-    def guide(y):
-        spp.sample("locs", dist.Delta(spp.param("l", jnp.zeros(3)), event_dim=1))
-
     locs = jnp.asarray(LOCS) + jnp.array([0.1, -0.2, 0.3])
     loss = jax.jit(
-        lambda p: TraceEnum_ELBO().loss(jr.key(1), p, model, guide, jnp.asarray(Y))
+        lambda p: TraceEnum_ELBO().loss(
+            jr.key(1), p, hmm_model, hmm_guide, jnp.asarray(Y)
+        )
     )
     log_z, _ = forward_backward(Y, np.asarray(locs))
     prior = dist.Normal(0.0, 3.0).log_prob(locs).sum()
@@ -203,3 +207,53 @@ def test_misuse_is_a_clear_error():
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="max_plate_nesting"):
             TraceEnum_ELBO(max_plate_nesting=bad)
+
+
+def test_equals_numpyros_trace_enum_elbo():
+    # NumPyro's (funsor-based) TraceEnum_ELBO on the scaled mixture and the HMM,
+    # with point-mass guides, so both libraries score the same values
+    pytest.importorskip("funsor")
+    numpyro = pytest.importorskip("numpyro")
+    np_funsor = pytest.importorskip("numpyro.contrib.funsor")  # markov, enum
+    import numpyro.distributions as nd
+    from numpyro.infer import TraceEnum_ELBO as NumPyroTraceEnum
+
+    def np_mixture(data, data_scale):
+        locs = numpyro.sample("locs", nd.Normal(0.0, 10.0).expand([2]).to_event(1))
+        sigma = numpyro.sample("sigma", nd.HalfNormal(2.0))
+        with numpyro.handlers.scale(scale=data_scale):
+            with numpyro.plate("data", data.shape[0]):
+                z = numpyro.sample(
+                    "z", nd.Categorical(W), infer={"enumerate": "parallel"}
+                )
+                numpyro.sample("obs", nd.Normal(locs[z], sigma), obs=data)
+
+    def np_guide(data, data_scale):
+        numpyro.sample("locs", nd.Delta(numpyro.param("locs_p", 0.0), event_dim=1))
+        numpyro.sample("sigma", nd.Delta(numpyro.param("sigma_p", 1.0)))
+
+    want = NumPyroTraceEnum(max_plate_nesting=1).loss(
+        jr.key(0), PARAMS, np_mixture, np_guide, DATA, 2.5
+    )
+    np.testing.assert_allclose(enum_loss(PARAMS, data_scale=2.5), want, rtol=1e-13)
+
+    def np_hmm(y):
+        locs = numpyro.sample("locs", nd.Normal(0.0, 3.0).expand([3]).to_event(1))
+        x = 0
+        for t in np_funsor.markov(range(len(y))):
+            x = numpyro.sample(
+                f"x_{t}",
+                nd.Categorical(jnp.asarray(TRANS)[x]),
+                infer={"enumerate": "parallel"},
+            )
+            numpyro.sample(f"y_{t}", nd.Normal(locs[x], 1.0), obs=y[t])
+
+    def np_hmm_guide(y):
+        numpyro.sample("locs", nd.Delta(numpyro.param("l", 0.0), event_dim=1))
+
+    y, locs = jnp.asarray(Y[:12]), {"l": jnp.array([-1.0, 0.1, 1.2])}
+    want = NumPyroTraceEnum(max_plate_nesting=0).loss(
+        jr.key(0), locs, np_hmm, np_hmm_guide, y
+    )
+    got = TraceEnum_ELBO().loss(jr.key(0), locs, hmm_model, hmm_guide, y)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
