@@ -1,16 +1,29 @@
-"""Reparametrisations for ``handlers.reparam`` (as ``numpyro.infer.reparam``)."""
+"""Reparametrisations for ``handlers.reparam`` (as ``numpyro.infer.reparam``).
 
-from collections.abc import Collection
+Each strategy replaces a latent site by auxiliary sites with friendlier
+geometry for HMC and returns the site's value as a deterministic function of
+them (``handlers.reparam`` then records the site as ``deterministic``).
+"""
+
+import math
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import jax.numpy as jnp
 
 from .._custom_types import ArrayLike
-from ._primitives import param, sample
-from .distributions import constraints
+from ._primitives import factor, param, sample
+from .distributions import ImproperUniform, TransformedDistribution, constraints
 from .distributions._base import Distribution, ExpandedDistribution, Independent
+from .distributions.transforms import ComposeTransform, Transform
 
-__all__ = ["LocScaleReparam", "Reparam"]
+__all__ = [
+    "CircularReparam",
+    "ExplicitReparam",
+    "LocScaleReparam",
+    "Reparam",
+    "TransformReparam",
+]
 
 
 class Reparam:
@@ -35,6 +48,14 @@ class Reparam:
         if shape is not None:
             fn = fn.expand(shape)
         return fn.to_event(event_dim) if event_dim else fn
+
+    @staticmethod
+    def _latent_only(strategy: str, name: str, obs) -> None:
+        if obs is not None:
+            raise ValueError(
+                f"{strategy} cannot be applied to observed site '{name}': it "
+                "reparametrises latent sites only."
+            )
 
 
 class LocScaleReparam(Reparam):
@@ -69,10 +90,7 @@ class LocScaleReparam(Reparam):
     def __call__(
         self, name: str, fn: Distribution, obs: ArrayLike | None
     ) -> tuple[Distribution | None, Any]:
-        if obs is not None:
-            raise ValueError(
-                f"LocScaleReparam cannot be applied to observed site '{name}'"
-            )
+        self._latent_only("LocScaleReparam", name, obs)
         centered = self.centered
         if isinstance(centered, int | float) and centered == 1:
             return fn, obs
@@ -90,3 +108,89 @@ class LocScaleReparam(Reparam):
         decentered = self._wrap(type(base)(**params), shape, event_dim)
         x = sample(f"{name}_decentered", decentered)
         return None, base.loc + base.scale ** (1 - centered) * (x - centered * base.loc)
+
+
+class TransformReparam(Reparam):
+    r"""Draw a ``TransformedDistribution``'s base, then apply its transforms.
+
+    A site ``x ~ TransformedDistribution(base, [t_1, ..., t_n])`` (possibly
+    expanded or ``to_event``) becomes ``x_base ~ base`` and the deterministic
+    $x = t_n(\cdots t_1(x_\text{base}))$: the non-centred form of a
+    location-scale family written as ``TransformedDistribution(Normal(0, 1),
+    AffineTransform(mu, tau))``, as in NumPyro's eight schools.
+    """
+
+    def __call__(self, name, fn, obs):
+        self._latent_only("TransformReparam", name, obs)
+        inner, shape, event_dim = self._unwrap(fn)
+        if not isinstance(inner, TransformedDistribution):
+            raise ValueError(
+                f"TransformReparam at site '{name}': the distribution is "
+                f"{type(inner).__name__}, not a TransformedDistribution; write the "
+                "site as TransformedDistribution(base_dist, AffineTransform(...)) "
+                "(or use LocScaleReparam)."
+            )
+        # the base's event rank: each transform may change the rank it acts on
+        base_event_dim = event_dim
+        for t in reversed(inner.transforms):
+            base_event_dim += t.domain.event_dim - t.codomain.event_dim
+        x = sample(f"{name}_base", self._wrap(inner.base_dist, shape, base_event_dim))
+        for t in inner.transforms:
+            x = t(x)
+        return None, x
+
+
+class ExplicitReparam(Reparam):
+    r"""Sample a site in the coordinates ``y = transform(x)`` of a given bijection.
+
+    ``x ~ fn`` becomes ``x_base ~ TransformedDistribution(fn, transform)`` and
+    the deterministic $x = \text{transform}^{-1}(x_\text{base})$; a list of
+    transforms is composed. Choose the transform that makes the posterior
+    nearly Gaussian (e.g. a log for a heavy right tail).
+    """
+
+    def __init__(self, transform):  # checked below, with a clear message
+        if isinstance(transform, Sequence) and all(
+            isinstance(t, Transform) for t in transform
+        ):
+            transform = ComposeTransform(list(transform))
+        if not isinstance(transform, Transform):
+            raise TypeError(
+                "ExplicitReparam: `transform` must be a Transform or a list of them; "
+                f"got {transform!r}"
+            )
+        self.transform = transform
+
+    def __call__(self, name, fn, obs):
+        self._latent_only("ExplicitReparam", name, obs)
+        x = sample(f"{name}_base", TransformedDistribution(fn, self.transform))
+        return None, self.transform.inv(x)
+
+
+class CircularReparam(Reparam):
+    r"""Sample an angle on the real line and wrap it onto $[-\pi, \pi)$.
+
+    For a site with ``circular`` support (``VonMises``, ``SineSkewed`` ...):
+    ``x_unwrapped`` is an improper flat site on $\mathbb{R}$, the site's value
+    $x = ((x_\text{unwrapped} + \pi) \bmod 2\pi) - \pi$, and a factor
+    ``x_factor`` adds the site's log-density at $x$. HMC then moves across
+    $\pm\pi$ without a wall. The unwrapped site's own posterior is periodic
+    (and improper): its draws drift from period to period, so ``MCMC``'s R-hat
+    check warns about ``x_unwrapped``. Summarise the wrapped site ``x``.
+    """
+
+    def __call__(self, name, fn, obs):
+        self._latent_only("CircularReparam", name, obs)
+        support = fn.support
+        if isinstance(support, constraints._Independent):
+            support = support.base_constraint
+        if support is not constraints.circular:
+            raise ValueError(
+                f"CircularReparam at site '{name}': the support of "
+                f"{type(fn).__name__} is {support}, not `circular`."
+            )
+        flat = ImproperUniform(constraints.real, fn.batch_shape, fn.event_shape)
+        unwrapped = sample(f"{name}_unwrapped", flat)
+        value = jnp.remainder(unwrapped + math.pi, 2 * math.pi) - math.pi
+        factor(f"{name}_factor", fn.log_prob(value))
+        return None, value

@@ -1,3 +1,9 @@
 """Alias of :mod:`sciad.probabilistic.reparam` at NumPyro's import path."""
 
-from ..reparam import LocScaleReparam as LocScaleReparam, Reparam as Reparam
+from ..reparam import (
+    CircularReparam as CircularReparam,
+    ExplicitReparam as ExplicitReparam,
+    LocScaleReparam as LocScaleReparam,
+    Reparam as Reparam,
+    TransformReparam as TransformReparam,
+)
