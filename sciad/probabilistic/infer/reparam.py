@@ -1,4 +1,8 @@
-"""Alias of :mod:`sciad.probabilistic.reparam` at NumPyro's import path."""
+"""Reparametrisation strategies at NumPyro's import path (``numpyro.infer.reparam``).
+
+The strategies live in :mod:`sciad.probabilistic.reparam`; ``NeuTraReparam``,
+which needs a fitted autoguide, lives here.
+"""
 
 from ..reparam import (
     CircularReparam as CircularReparam,
@@ -7,3 +11,4 @@ from ..reparam import (
     Reparam as Reparam,
     TransformReparam as TransformReparam,
 )
+from ._neutra import NeuTraReparam as NeuTraReparam
