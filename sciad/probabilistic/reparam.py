@@ -175,8 +175,9 @@ class CircularReparam(Reparam):
     $x = ((x_\text{unwrapped} + \pi) \bmod 2\pi) - \pi$, and a factor
     ``x_factor`` adds the site's log-density at $x$. HMC then moves across
     $\pm\pi$ without a wall. The unwrapped site's own posterior is periodic
-    (and improper): its draws drift from period to period, so ``MCMC``'s R-hat
-    check warns about ``x_unwrapped``. Summarise the wrapped site ``x``.
+    (and improper): its draws drift from period to period by design, so it is
+    marked ``infer={"periodic": True}`` and ``MCMC``'s R-hat check skips it.
+    Summarise the wrapped site ``x``.
     """
 
     def __call__(self, name, fn, obs):
@@ -190,7 +191,8 @@ class CircularReparam(Reparam):
                 f"{type(fn).__name__} is {support}, not `circular`."
             )
         flat = ImproperUniform(constraints.real, fn.batch_shape, fn.event_shape)
-        unwrapped = sample(f"{name}_unwrapped", flat)
+        # `periodic`: MCMC does not check this site's R-hat (see the docstring)
+        unwrapped = sample(f"{name}_unwrapped", flat, infer={"periodic": True})
         value = jnp.remainder(unwrapped + math.pi, 2 * math.pi) - math.pi
         factor(f"{name}_factor", fn.log_prob(value))
         return None, value

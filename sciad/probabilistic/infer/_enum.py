@@ -62,17 +62,9 @@ def _probe(model, model_args, model_kwargs):
 
     found = {"nesting": 0, "enumerate": False}
 
-    def zeros(site):
-        if site["type"] != "sample" or site["is_observed"]:
-            return None
-        fn = site["fn"]
-        dtype = jnp.result_type(int) if fn.is_discrete else jnp.result_type(float)
-        return jnp.zeros(fn.shape(site["kwargs"].get("sample_shape", ())), dtype)
-
     def run():
-        tr = trace(seed(substitute(model, substitute_fn=zeros), 0)).get_trace(
-            *model_args, **model_kwargs
-        )
+        probe = seed(substitute(model, substitute_fn=zeros_for_latents), 0)
+        tr = trace(probe).get_trace(*model_args, **model_kwargs)
         for site in tr.values():
             if site["type"] not in ("sample", "deterministic", "param"):
                 continue
@@ -90,6 +82,15 @@ def _probe(model, model_args, model_kwargs):
         # asks for it reports this failure (`_unprobed`).
         return {"nesting": 0, "enumerate": False, "error": f"{type(e).__name__}: {e}"}
     return found
+
+
+def zeros_for_latents(site):
+    """A ``substitute_fn``: zeros for every latent sample site (abstract runs)."""
+    if site["type"] != "sample" or site["is_observed"]:
+        return None
+    fn = site["fn"]
+    dtype = jnp.result_type(int) if fn.is_discrete else jnp.result_type(float)
+    return jnp.zeros(fn.shape(site["kwargs"].get("sample_shape", ())), dtype)
 
 
 class _unprobed(Messenger):

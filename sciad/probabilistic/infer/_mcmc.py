@@ -29,7 +29,7 @@ from ._forward_mode import explain_differentiation_errors
 from ._hmc import HMCState
 from ._init_params import INIT_NOT_FINITE, diagnose_init, model_init_params
 from ._kernels import AbstractHMCKernel
-from ._run_checks import SamplingWarning, warn_after_run
+from ._run_checks import SamplingWarning, periodic_sites, warn_after_run
 from ._warmup import padded_schedule
 from .util import ParamInfo
 
@@ -208,7 +208,7 @@ class MCMC:
             n_skip=self.num_samples % self.thinning,
         )
         self._store(*out)
-        self._warn()
+        self._warn(args, kwargs)
 
     def warmup(
         self,
@@ -472,9 +472,14 @@ class MCMC:
         self._samples = samples
         self._extra_fields = extras
 
-    def _warn(self):
+    def _warn(self, args=(), kwargs=None):
+        model = getattr(self.sampler, "model", None)
         warn_after_run(
-            self._samples, self._extra_fields, self._latent_sites, self._num_kept
+            self._samples,
+            self._extra_fields,
+            self._latent_sites,
+            self._num_kept,
+            lambda: periodic_sites(model, args, kwargs or {}),
         )
 
     # ---------------------------------------------------------------- results

@@ -221,7 +221,7 @@ def run_with_checkpoints(
         mcmc._store(state, samples, extras)
         done += n
         save(mcmc, path, draws_done=done)
-    mcmc._warn()
+    mcmc._warn(args, kwargs)
 
 
 _STATS_NAMES = {

@@ -10,8 +10,15 @@ class SamplingWarning(UserWarning):
     """Raised after a run with divergences, R-hat > 1.01 or E-BFMI < 0.3."""
 
 
-def warn_after_run(samples, extra_fields, latent_sites, num_kept: int) -> None:
-    """Warn after `MCMC.run` (called from `MCMC._warn`, hence the stack level)."""
+def warn_after_run(
+    samples, extra_fields, latent_sites, num_kept: int, periodic=frozenset
+) -> None:
+    """Warn after `MCMC.run` (called from `MCMC._warn`, hence the stack level).
+
+    `periodic()` names the sites whose R-hat is not checked: a periodic,
+    improper posterior (`CircularReparam`'s unwrapped angle) never mixes
+    across periods, by design. Called only when such a site would be named.
+    """
     from .. import diagnostics
 
     div = int(np.sum(np.asarray(extra_fields["diverging"])))
@@ -29,9 +36,10 @@ def warn_after_run(samples, extra_fields, latent_sites, num_kept: int) -> None:
         # sample sites only, like print_summary's default: deterministic
         # sites are functions of them, and ranking costs ~0.07 us per value
         latent = {k: v for k, v in by_name.items() if k in latent_sites}
-        for name, rhat in max_rank_rhat(latent or by_name).items():
-            if rhat > 1.01:
-                bad.append(f"{name} ({rhat:.3f})")
+        high = {n: r for n, r in max_rank_rhat(latent or by_name).items() if r > 1.01}
+        if high:
+            skip = periodic()
+            bad = [f"{n} ({r:.3f})" for n, r in high.items() if n not in skip]
         if bad:
             warnings.warn(
                 "R-hat > 1.01 for " + ", ".join(bad) + ": the chains have not "
@@ -79,3 +87,28 @@ def sites(samples) -> dict:
         return samples
     leaves = jax.tree_util.tree_leaves_with_path(samples)
     return {jax.tree_util.keystr(p) or "z": v for p, v in leaves}
+
+
+def periodic_sites(model, args, kwargs) -> set:
+    """Latent sites marked ``infer={"periodic": True}``, by an abstract run."""
+    if model is None:
+        return set()
+    from ..handlers import seed, substitute, trace
+    from ._enum import zeros_for_latents
+
+    found = set()
+
+    def run():
+        probe = seed(substitute(model, substitute_fn=zeros_for_latents), 0)
+        tr = trace(probe).get_trace(*args, **kwargs)
+        found.update(
+            n
+            for n, s in tr.items()
+            if s["type"] == "sample" and s["infer"].get("periodic")
+        )
+
+    try:
+        jax.eval_shape(run)
+    except Exception:  # noqa: BLE001  (a model needing concrete values: check all)
+        return set()
+    return found
