@@ -258,12 +258,15 @@ def test_discrete_latent_is_named():
 
 
 @pytest.mark.parametrize("guide_cls", [AutoNormal, AutoDiagonalNormal])
-def test_hidden_discrete_latent_under_a_stateful_seed(guide_cls):
-    # The blocked site asks for a key while the guide records its prototype
-    # inside a compiled call; it must get one there, not from the `with seed`
-    # outside (which would then hold a tracer and fail at the next site).
+@pytest.mark.parametrize("family", [dist.Bernoulli, dist.Poisson])
+def test_hidden_discrete_latent_under_a_stateful_seed(guide_cls, family):
+    # The prototype gives the blocked site a fixed value when its family has an
+    # enumerable support (Bernoulli); otherwise (Poisson) the site asks for a
+    # key while the guide records its prototype inside a compiled call, and
+    # must get one there, not from the `with seed` outside (which would then
+    # hold a tracer and fail at the next site).
     def model():
-        k = sample("k", dist.Bernoulli(0.3))
+        k = sample("k", family(0.3))
         sample("x", dist.Normal(k, 1.0))
 
     guide = guide_cls(handlers.block(model, hide=["k"]))
