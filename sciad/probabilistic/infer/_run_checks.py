@@ -1,6 +1,7 @@
 """What `MCMC` checks after a run: divergences, R-hat and E-BFMI warnings."""
 
 import warnings
+import weakref
 
 import jax
 import numpy as np
@@ -89,10 +90,28 @@ def sites(samples) -> dict:
     return {jax.tree_util.keystr(p) or "z": v for p, v in leaves}
 
 
+# model -> {argument signature: periodic site names}: one abstract run per model
+_PERIODIC: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def periodic_sites(model, args, kwargs) -> set:
     """Latent sites marked ``infer={"periodic": True}``, by an abstract run."""
     if model is None:
         return set()
+    from ._enum import _signature
+
+    try:
+        cache = _PERIODIC.setdefault(model, {})
+        key = _signature(args, kwargs)
+        hash(key)
+    except TypeError:  # not weak-referenceable, or unhashable arguments
+        return _find_periodic(model, args, kwargs)
+    if key not in cache:
+        cache[key] = _find_periodic(model, args, kwargs)
+    return cache[key]
+
+
+def _find_periodic(model, args, kwargs) -> set:
     from ..handlers import seed, substitute, trace
     from ._enum import zeros_for_latents
 
