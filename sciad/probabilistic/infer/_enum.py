@@ -209,6 +209,10 @@ def _show(scale):
     return str(np.round(np.asarray(scale), 6))
 
 
+# marks a factor whose per-element scale was folded into its log-density
+_PER_ELEMENT = object()
+
+
 def _pad(x, ndim):
     return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
 
@@ -259,9 +263,6 @@ def _site_factor(name, site, owners: dict, enum_dims: set, ndim, scale_after):
         target[d] = size
     array = jnp.broadcast_to(lp, tuple(target))
     return _Factor(array, plates, variables, scale, (name,))
-
-
-_PER_ELEMENT = object()
 
 
 class Elimination(NamedTuple):
