@@ -14,7 +14,7 @@ import pytest
 
 import sciad.probabilistic.distributions as dist
 from sciad.probabilistic import deterministic, handlers, param, plate, sample
-from sciad.probabilistic.infer import SVI, Trace_ELBO
+from sciad.probabilistic.infer import SVI, Predictive, Trace_ELBO
 from sciad.probabilistic.infer.autoguide import (
     AutoDelta,
     AutoDiagonalNormal,
@@ -66,6 +66,16 @@ def test_parts_fit_their_own_sites_exactly():
     assert draws["mu"].shape == draws["rate"].shape == (4000,)
     np.testing.assert_allclose(draws["rate"], params["rate_auto_loc"])
     np.testing.assert_allclose(jnp.std(draws["mu"]), NN_SD, rtol=0.05)
+    # Predictive through the list, as with any guide: the model's deterministic
+    # site from each joint draw of the two parts
+    sites = ["mu", "rate", "both"]
+    pred = Predictive(
+        model, guide=guide, params=params, num_samples=50, return_sites=sites
+    )
+    out = pred(jr.key(2), Y, COUNTS)
+    assert out["both"].shape == (50,)
+    np.testing.assert_allclose(out["both"], out["mu"] * out["rate"], rtol=1e-12)
+    np.testing.assert_allclose(out["rate"], params["rate_auto_loc"])
 
 
 def test_a_guide_function_as_a_part():

@@ -21,6 +21,7 @@ import sciad.probabilistic as spp
 from sciad.probabilistic import dist, handlers
 from sciad.probabilistic.infer import (
     SVI,
+    Predictive,
     Trace_ELBO,
     TraceEnum_ELBO,
     config_enumerate,
@@ -150,6 +151,14 @@ def test_svi_map_matches_scipy_and_infer_discrete_assigns():
     fitted = handlers.substitute(mixture, data=got)
     tr = handlers.trace(infer_discrete(fitted, temperature=0)).get_trace(DATA)
     np.testing.assert_array_equal(tr["z"]["value"], [0, 0, 0, 1, 1, 1, 1])
+    # and per draw of the (point-mass) guide, as NumPyro's Predictive does
+    predictive = Predictive(
+        mixture, guide=guide, params=result.params, num_samples=3, infer_discrete=True
+    )
+    z = predictive(jr.key(2), DATA)["z"]
+    assert z.shape == (3, 7)
+    # posterior draws: the clusters are 4 sds apart, so every point stays put
+    np.testing.assert_array_equal(z, np.tile([0, 0, 0, 1, 1, 1, 1], (3, 1)))
 
 
 def test_without_enumeration_it_is_trace_elbo(getkey):
