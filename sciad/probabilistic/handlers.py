@@ -287,7 +287,7 @@ class block(Messenger):
             msg["kwargs"]["rng_key"] = prng_key()
 
 
-class _sealed(block):
+class _sealed(Messenger):
     """Hide every message, ``prng_key`` requests included (the library's own runs).
 
     A model run inside a traced loop (``scan``'s body, an autoguide's compiled

@@ -53,18 +53,20 @@ def enumerated_sites(model_trace) -> dict:
 
 
 def _probe(model, model_args, model_kwargs):
-    """Max plate nesting and whether any site asks for parallel enumeration.
+    """Max plate nesting, whether any site asks for parallel enumeration, and
+    the latent sites marked ``infer={"periodic": True}`` (which `MCMC`'s R-hat
+    warning skips).
 
     Runs the model abstractly (``jax.eval_shape``: no computation), with zeros for
     latent values so no site needs a key or a sampler.
     """
     from ..handlers import seed, substitute, trace
 
-    found = {"nesting": 0, "enumerate": False}
+    found = {"nesting": 0, "enumerate": False, "periodic": set()}
 
     def run():
-        probe = seed(substitute(model, substitute_fn=zeros_for_latents), 0)
-        tr = trace(probe).get_trace(*model_args, **model_kwargs)
+        abstract = seed(substitute(model, substitute_fn=_zeros_for_latents), 0)
+        tr = trace(abstract).get_trace(*model_args, **model_kwargs)
         for site in tr.values():
             if site["type"] not in ("sample", "deterministic", "param"):
                 continue
@@ -73,6 +75,8 @@ def _probe(model, model_args, model_kwargs):
             if site["type"] == "sample" and not site["is_observed"]:
                 if site["infer"].get("enumerate") == "parallel":
                     found["enumerate"] = True
+                if site["infer"].get("periodic"):
+                    found["periodic"].add(site["name"])
 
     try:
         jax.eval_shape(run)
@@ -80,11 +84,12 @@ def _probe(model, model_args, model_kwargs):
         # A model that needs concrete values (Python control flow on data) cannot
         # be probed abstractly; it then runs without enumeration, and a site that
         # asks for it reports this failure (`_unprobed`).
-        return {"nesting": 0, "enumerate": False, "error": f"{type(e).__name__}: {e}"}
+        error = f"{type(e).__name__}: {e}"
+        return {"nesting": 0, "enumerate": False, "periodic": set(), "error": error}
     return found
 
 
-def zeros_for_latents(site):
+def _zeros_for_latents(site):
     """A ``substitute_fn``: zeros for every latent sample site (abstract runs)."""
     if site["type"] != "sample" or site["is_observed"]:
         return None
@@ -132,6 +137,19 @@ def _signature(model_args, model_kwargs):
     return tuple(sig)
 
 
+def probe(model, model_args, model_kwargs) -> dict:
+    """`_probe`'s answer, cached per model and argument signature."""
+    try:
+        cache = _PROBES.setdefault(model, {})
+        key = _signature(model_args, model_kwargs)
+        hash(key)
+    except TypeError:  # not weak-referenceable or unhashable arguments
+        return _probe(model, model_args, model_kwargs)
+    if key not in cache:
+        cache[key] = _probe(model, model_args, model_kwargs)
+    return cache[key]
+
+
 def maybe_enumerate(model, model_args, model_kwargs):
     """``enum(model, -max_plate_nesting - 1)`` if a site asks for it, else model.
 
@@ -140,17 +158,7 @@ def maybe_enumerate(model, model_args, model_kwargs):
     """
     if isinstance(model, enum | _unprobed):
         return model
-    try:
-        cache = _PROBES.setdefault(model, {})
-        key = _signature(model_args, model_kwargs)
-        hash(key)
-    except TypeError:  # not weak-referenceable or unhashable arguments
-        cache, key = {}, None
-    found = cache.get(key) if key is not None else None
-    if found is None:
-        found = _probe(model, model_args, model_kwargs)
-        if key is not None:
-            cache[key] = found
+    found = probe(model, model_args, model_kwargs)
     if "error" in found:
         return _unprobed(model, found["error"])
     if not found["enumerate"]:

@@ -1,7 +1,6 @@
 """What `MCMC` checks after a run: divergences, R-hat and E-BFMI warnings."""
 
 import warnings
-import weakref
 
 import jax
 import numpy as np
@@ -90,44 +89,11 @@ def sites(samples) -> dict:
     return {jax.tree_util.keystr(p) or "z": v for p, v in leaves}
 
 
-# model -> {argument signature: periodic site names}: one abstract run per model
-_PERIODIC: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def periodic_sites(model, args, kwargs) -> set:
-    """Latent sites marked ``infer={"periodic": True}``, by an abstract run."""
+    """Latent sites marked ``infer={"periodic": True}`` (the enumeration probe's
+    abstract run, cached per model and argument signature)."""
     if model is None:
         return set()
-    from ._enum import _signature
+    from ._enum import probe
 
-    try:
-        cache = _PERIODIC.setdefault(model, {})
-        key = _signature(args, kwargs)
-        hash(key)
-    except TypeError:  # not weak-referenceable, or unhashable arguments
-        return _find_periodic(model, args, kwargs)
-    if key not in cache:
-        cache[key] = _find_periodic(model, args, kwargs)
-    return cache[key]
-
-
-def _find_periodic(model, args, kwargs) -> set:
-    from ..handlers import seed, substitute, trace
-    from ._enum import zeros_for_latents
-
-    found = set()
-
-    def run():
-        probe = seed(substitute(model, substitute_fn=zeros_for_latents), 0)
-        tr = trace(probe).get_trace(*args, **kwargs)
-        found.update(
-            n
-            for n, s in tr.items()
-            if s["type"] == "sample" and s["infer"].get("periodic")
-        )
-
-    try:
-        jax.eval_shape(run)
-    except Exception:  # noqa: BLE001  (a model needing concrete values: check all)
-        return set()
-    return found
+    return probe(model, args, kwargs)["periodic"]
